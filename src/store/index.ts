@@ -1,0 +1,28 @@
+/** The store: Postgres schema, migrations, repositories and the deployment state machine. */
+export { openStore, type StoreOptions } from './open-store.js';
+export type { Store } from './store.js';
+export {
+  DEPLOYMENT_STATUSES,
+  IN_PROGRESS_STATUSES,
+  canTransition,
+  isDeploymentStatus,
+  isInProgress,
+  isTerminal,
+  nextStatuses,
+  type DeploymentStatus,
+} from './deployment-state.js';
+export { newId, type IdPrefix } from './ids.js';
+export { MIGRATIONS, type Migration } from './schema.js';
+export { REVISION_STATES } from './repositories/revisions.js';
+export type { ProjectsRepository, ServicesRepository, EnvironmentsRepository } from './repositories/projects.js';
+export type { SourcesRepository, ArtifactsRepository } from './repositories/blobs.js';
+export type { BuildsRepository } from './repositories/builds.js';
+export type { DeploymentsRepository } from './repositories/deployments.js';
+export type { RevisionsRepository } from './repositories/revisions.js';
+export type { ReleasesRepository, NewRelease } from './repositories/releases.js';
+export type { LiveRepository } from './repositories/live.js';
+export type { ReplicasRepository } from './repositories/replicas.js';
+export type { EventsRepository } from './repositories/events.js';
+export type { TokensRepository } from './repositories/tokens.js';
+export type { SettingsRepository } from './repositories/settings.js';
+export type * from './types.js';

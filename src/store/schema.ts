@@ -1,0 +1,199 @@
+/**
+ * The schema, as numbered migrations applied in order. Never edit one that has shipped: add the next.
+ * Constraint names matter: db-errors.ts turns violations of them into messages.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+const INITIAL = `
+CREATE TABLE projects (
+  id text PRIMARY KEY,
+  name text NOT NULL CONSTRAINT projects_name_key UNIQUE,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE services (
+  id text PRIMARY KEY,
+  project_id text NOT NULL CONSTRAINT services_project_fk REFERENCES projects (id) ON DELETE CASCADE,
+  name text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT services_name_key UNIQUE (project_id, name),
+  -- lets deployments check that their service belongs to their project
+  CONSTRAINT services_project_id_key UNIQUE (project_id, id)
+);
+
+CREATE TABLE environments (
+  id text PRIMARY KEY,
+  project_id text NOT NULL CONSTRAINT environments_project_fk REFERENCES projects (id) ON DELETE CASCADE,
+  name text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT environments_name_key UNIQUE (project_id, name),
+  CONSTRAINT environments_project_id_key UNIQUE (project_id, id)
+);
+
+-- Blobs are content-addressed files on disk; these rows say they are complete. Other tables name
+-- them by digest without a foreign key, so blob garbage collection stays independent.
+CREATE TABLE sources (
+  digest text PRIMARY KEY,
+  size_bytes bigint NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE artifacts (
+  digest text PRIMARY KEY,
+  size_bytes bigint NOT NULL,
+  path text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE deployments (
+  id text PRIMARY KEY,
+  seq bigint GENERATED ALWAYS AS IDENTITY,
+  project_id text NOT NULL CONSTRAINT deployments_project_fk REFERENCES projects (id) ON DELETE CASCADE,
+  service_id text NOT NULL,
+  environment_id text NOT NULL,
+  source_digest text NOT NULL,
+  commit text,
+  message text,
+  status text NOT NULL CONSTRAINT deployments_status_check
+    CHECK (status IN ('pending', 'building', 'deploying', 'succeeded', 'failed', 'rolled_back', 'cancelled')),
+  error text,
+  release_id text,
+  revision_id text,
+  config jsonb NOT NULL,
+  created_by text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  finished_at timestamptz,
+  CONSTRAINT deployments_service_fk FOREIGN KEY (project_id, service_id)
+    REFERENCES services (project_id, id) ON DELETE CASCADE,
+  CONSTRAINT deployments_environment_fk FOREIGN KEY (project_id, environment_id)
+    REFERENCES environments (project_id, id) ON DELETE CASCADE
+);
+-- One in-progress deployment per service, environment and source: the idempotency key of createOrGetInProgress.
+CREATE UNIQUE INDEX deployments_in_progress_key ON deployments (service_id, environment_id, source_digest)
+  WHERE status IN ('pending', 'building', 'deploying');
+CREATE INDEX deployments_unfinished ON deployments (seq) WHERE status IN ('pending', 'building', 'deploying');
+CREATE INDEX deployments_by_seq ON deployments (seq);
+CREATE INDEX deployments_by_project ON deployments (project_id, seq);
+CREATE INDEX deployments_by_service ON deployments (service_id, seq);
+CREATE INDEX deployments_by_environment ON deployments (environment_id, seq);
+
+CREATE TABLE builds (
+  id text PRIMARY KEY,
+  seq bigint GENERATED ALWAYS AS IDENTITY,
+  deployment_id text NOT NULL CONSTRAINT builds_deployment_fk REFERENCES deployments (id) ON DELETE CASCADE,
+  source_digest text NOT NULL,
+  status text NOT NULL CONSTRAINT builds_status_check
+    CHECK (status IN ('pending', 'running', 'succeeded', 'failed', 'cancelled')),
+  artifact_digest text,
+  error text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  started_at timestamptz,
+  finished_at timestamptz
+);
+CREATE INDEX builds_by_deployment ON builds (deployment_id, seq);
+
+CREATE TABLE revisions (
+  id text PRIMARY KEY,
+  seq bigint GENERATED ALWAYS AS IDENTITY,
+  service_id text NOT NULL CONSTRAINT revisions_service_fk REFERENCES services (id) ON DELETE CASCADE,
+  environment_id text NOT NULL CONSTRAINT revisions_environment_fk REFERENCES environments (id) ON DELETE CASCADE,
+  artifact_digest text NOT NULL,
+  config jsonb NOT NULL,
+  state text NOT NULL CONSTRAINT revisions_state_check
+    CHECK (state IN ('starting', 'healthy', 'warm', 'stopped', 'failed')),
+  detail text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  -- lets releases and live state check that a revision belongs to their service and environment
+  CONSTRAINT revisions_scope_key UNIQUE (service_id, environment_id, id)
+);
+CREATE INDEX revisions_by_scope ON revisions (service_id, environment_id, seq);
+
+CREATE TABLE releases (
+  id text PRIMARY KEY,
+  service_id text NOT NULL CONSTRAINT releases_service_fk REFERENCES services (id) ON DELETE CASCADE,
+  environment_id text NOT NULL CONSTRAINT releases_environment_fk REFERENCES environments (id) ON DELETE CASCADE,
+  number integer NOT NULL,
+  revision_id text NOT NULL,
+  deployment_id text CONSTRAINT releases_deployment_fk REFERENCES deployments (id) ON DELETE SET NULL,
+  kind text NOT NULL CONSTRAINT releases_kind_check CHECK (kind IN ('deploy', 'rollback')),
+  reason text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT releases_number_key UNIQUE (service_id, environment_id, number),
+  CONSTRAINT releases_scope_key UNIQUE (service_id, environment_id, id),
+  CONSTRAINT releases_revision_fk FOREIGN KEY (service_id, environment_id, revision_id)
+    REFERENCES revisions (service_id, environment_id, id) ON DELETE CASCADE
+);
+
+ALTER TABLE deployments
+  ADD CONSTRAINT deployments_release_fk FOREIGN KEY (release_id) REFERENCES releases (id) ON DELETE SET NULL,
+  ADD CONSTRAINT deployments_revision_fk FOREIGN KEY (revision_id) REFERENCES revisions (id) ON DELETE SET NULL;
+
+-- The single owner of "what serves": one row per service and environment.
+CREATE TABLE live_state (
+  service_id text NOT NULL CONSTRAINT live_service_fk REFERENCES services (id) ON DELETE CASCADE,
+  environment_id text NOT NULL CONSTRAINT live_environment_fk REFERENCES environments (id) ON DELETE CASCADE,
+  release_id text NOT NULL,
+  revision_id text NOT NULL,
+  previous_revision_id text,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (service_id, environment_id),
+  CONSTRAINT live_release_fk FOREIGN KEY (service_id, environment_id, release_id)
+    REFERENCES releases (service_id, environment_id, id) ON DELETE CASCADE,
+  CONSTRAINT live_revision_fk FOREIGN KEY (service_id, environment_id, revision_id)
+    REFERENCES revisions (service_id, environment_id, id) ON DELETE CASCADE,
+  -- losing the rollback target must not take down what serves
+  CONSTRAINT live_previous_revision_fk FOREIGN KEY (service_id, environment_id, previous_revision_id)
+    REFERENCES revisions (service_id, environment_id, id) ON DELETE SET NULL (previous_revision_id)
+);
+
+CREATE TABLE replicas (
+  id text PRIMARY KEY,
+  revision_id text NOT NULL CONSTRAINT replicas_revision_fk REFERENCES revisions (id) ON DELETE CASCADE,
+  pid integer,
+  port integer,
+  state text NOT NULL,
+  restarts integer NOT NULL DEFAULT 0,
+  last_error text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX replicas_by_revision ON replicas (revision_id);
+
+-- The outbox: kept when the records it names are deleted, so no foreign keys.
+CREATE TABLE events (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  type text NOT NULL,
+  deployment_id text,
+  project_id text,
+  data jsonb NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX events_by_deployment ON events (deployment_id, id);
+
+CREATE TABLE tokens (
+  id text PRIMARY KEY,
+  name text NOT NULL,
+  hash text NOT NULL,
+  role text NOT NULL,
+  expires_at timestamptz,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  last_used_at timestamptz,
+  revoked_at timestamptz
+);
+CREATE UNIQUE INDEX tokens_hash_key ON tokens (hash);
+CREATE UNIQUE INDEX tokens_name_active ON tokens (name) WHERE revoked_at IS NULL;
+
+CREATE TABLE settings (
+  key text PRIMARY KEY,
+  value jsonb NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial schema', sql: INITIAL }];

@@ -1,0 +1,94 @@
+import { MaestroError } from '../common/index.js';
+import type { Db, Queryable } from './db.js';
+import { artifactsRepository, sourcesRepository, type ArtifactsRepository, type SourcesRepository } from './repositories/blobs.js';
+import { buildsRepository, type BuildsRepository } from './repositories/builds.js';
+import { deploymentsRepository, type DeploymentsRepository } from './repositories/deployments.js';
+import { eventsRepository, type EventsRepository } from './repositories/events.js';
+import { liveRepository, type LiveRepository } from './repositories/live.js';
+import {
+  environmentsRepository,
+  projectsRepository,
+  servicesRepository,
+  type EnvironmentsRepository,
+  type ProjectsRepository,
+  type ServicesRepository,
+} from './repositories/projects.js';
+import { releasesRepository, type ReleasesRepository } from './repositories/releases.js';
+import { replicasRepository, type ReplicasRepository } from './repositories/replicas.js';
+import { revisionsRepository, type RevisionsRepository } from './repositories/revisions.js';
+import { settingsRepository, type SettingsRepository } from './repositories/settings.js';
+import { tokensRepository, type TokensRepository } from './repositories/tokens.js';
+
+/** Everything Maestro remembers. Every step of a change is a record here, so any step can resume after a crash. */
+export interface Store {
+  readonly kind: 'pglite' | 'postgres';
+  /** Closes the database and releases the data directory. */
+  close(): Promise<void>;
+  /**
+   * Runs `fn` in one transaction, with a store bound to it: use `tx` (not the outer store) inside,
+   * since on PGlite transactions run one at a time and the outer store waits for this one to end.
+   * Calling `transaction` on `tx` joins the same transaction.
+   */
+  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
+  projects: ProjectsRepository;
+  services: ServicesRepository;
+  environments: EnvironmentsRepository;
+  sources: SourcesRepository;
+  artifacts: ArtifactsRepository;
+  builds: BuildsRepository;
+  deployments: DeploymentsRepository;
+  revisions: RevisionsRepository;
+  releases: ReleasesRepository;
+  /** The single owner of "what serves": one row per service and environment. */
+  live: LiveRepository;
+  replicas: ReplicasRepository;
+  events: EventsRepository;
+  tokens: TokensRepository;
+  settings: SettingsRepository;
+}
+
+function repositories(q: Queryable) {
+  return {
+    projects: projectsRepository(q),
+    services: servicesRepository(q),
+    environments: environmentsRepository(q),
+    sources: sourcesRepository(q),
+    artifacts: artifactsRepository(q),
+    builds: buildsRepository(q),
+    deployments: deploymentsRepository(q),
+    revisions: revisionsRepository(q),
+    releases: releasesRepository(q),
+    live: liveRepository(q),
+    replicas: replicasRepository(q),
+    events: eventsRepository(q),
+    tokens: tokensRepository(q),
+    settings: settingsRepository(q),
+  };
+}
+
+/** The store over an open database; `onClose` releases what opening it took (the data directory lock). */
+export function createStore(db: Db, onClose: () => Promise<void> = async () => {}): Store {
+  let closed: Promise<void> | undefined;
+  const store: Store = {
+    kind: db.kind,
+    close() {
+      closed ??= db.close().finally(onClose);
+      return closed;
+    },
+    transaction: (fn) => db.transaction((tx) => fn(transactionStore(db.kind, tx))),
+    ...repositories(db),
+  };
+  return store;
+}
+
+function transactionStore(kind: Store['kind'], tx: Queryable): Store {
+  const store: Store = {
+    kind,
+    close() {
+      return Promise.reject(new MaestroError('internal', 'close the store itself, not a transaction of it'));
+    },
+    transaction: (fn) => fn(store),
+    ...repositories(tx),
+  };
+  return store;
+}

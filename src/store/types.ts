@@ -1,0 +1,190 @@
+import type { DeploymentStatus } from './deployment-state.js';
+
+/** The records the store hands out: plain camelCase objects, timestamps as Dates, absent values omitted. */
+
+export interface Project {
+  id: string;
+  name: string;
+  createdAt: Date;
+}
+
+export interface Service {
+  id: string;
+  projectId: string;
+  name: string;
+  createdAt: Date;
+}
+
+export interface Environment {
+  id: string;
+  projectId: string;
+  name: string;
+  createdAt: Date;
+}
+
+/** An uploaded source archive; the bytes live on disk under the data directory. */
+export interface SourceRecord {
+  digest: string;
+  sizeBytes: number;
+  createdAt: Date;
+}
+
+/** A content-addressed build output. */
+export interface ArtifactRecord {
+  digest: string;
+  sizeBytes: number;
+  path: string;
+  createdAt: Date;
+}
+
+export type BuildStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type BuildOutcome = 'succeeded' | 'failed' | 'cancelled';
+
+export interface Build {
+  id: string;
+  deploymentId: string;
+  sourceDigest: string;
+  status: BuildStatus;
+  artifactDigest?: string;
+  error?: string;
+  createdAt: Date;
+  startedAt?: Date;
+  finishedAt?: Date;
+}
+
+export interface Deployment {
+  id: string;
+  projectId: string;
+  serviceId: string;
+  environmentId: string;
+  sourceDigest: string;
+  commit?: string;
+  message?: string;
+  status: DeploymentStatus;
+  error?: string;
+  releaseId?: string;
+  revisionId?: string;
+  /** The resolved service configuration this deployment was made with. */
+  config: unknown;
+  createdBy?: string;
+  createdAt: Date;
+  updatedAt: Date;
+  finishedAt?: Date;
+}
+
+export interface NewDeployment {
+  projectId: string;
+  serviceId: string;
+  environmentId: string;
+  sourceDigest: string;
+  commit?: string;
+  message?: string;
+  config: unknown;
+  createdBy?: string;
+}
+
+export interface DeploymentFilter {
+  projectId?: string;
+  serviceId?: string;
+  environmentId?: string;
+  /** At most this many, newest first; 50 when absent. */
+  limit?: number;
+}
+
+export interface DeploymentPatch {
+  error?: string;
+  releaseId?: string;
+  revisionId?: string;
+}
+
+export type RevisionState = 'starting' | 'healthy' | 'warm' | 'stopped' | 'failed';
+
+/** One artifact with one configuration, runnable in one environment. */
+export interface Revision {
+  id: string;
+  serviceId: string;
+  environmentId: string;
+  artifactDigest: string;
+  config: unknown;
+  state: RevisionState;
+  detail?: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type ReleaseKind = 'deploy' | 'rollback';
+
+/** Numbered history of what a service served in an environment: 1, 2, 3 ... */
+export interface Release {
+  id: string;
+  serviceId: string;
+  environmentId: string;
+  number: number;
+  revisionId: string;
+  deploymentId?: string;
+  kind: ReleaseKind;
+  reason?: string;
+  createdAt: Date;
+}
+
+/** What serves a service in an environment right now. */
+export interface LiveState {
+  serviceId: string;
+  environmentId: string;
+  releaseId: string;
+  revisionId: string;
+  previousRevisionId?: string;
+  updatedAt: Date;
+}
+
+/** A live state with the names a route table needs (`<service>.<environment>.<project>.localhost`). */
+export interface LiveRoute extends LiveState {
+  projectId: string;
+  projectName: string;
+  serviceName: string;
+  environmentName: string;
+  releaseNumber: number;
+}
+
+/** One process of a revision, as the agent last reported it. */
+export interface Replica {
+  id: string;
+  revisionId: string;
+  pid?: number;
+  port?: number;
+  state: string;
+  restarts: number;
+  lastError?: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface ReplicaReport {
+  id: string;
+  revisionId: string;
+  pid?: number;
+  port?: number;
+  state: string;
+  restarts?: number;
+  lastError?: string;
+}
+
+export interface StoredEvent {
+  /** Increasing; a client replays from the last id it saw. */
+  id: number;
+  type: string;
+  deploymentId?: string;
+  projectId?: string;
+  data: unknown;
+  createdAt: Date;
+}
+
+/** An API token. The store keeps only its hash, and never hands the hash back out. */
+export interface Token {
+  id: string;
+  name: string;
+  role: string;
+  expiresAt?: Date;
+  createdAt: Date;
+  lastUsedAt?: Date;
+}
