@@ -1,0 +1,151 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { MaestroError, errorMessage, isMaestroError, parseDuration } from '../common/index.js';
+import type { RevisionStats, RouterMetrics } from './metrics.js';
+import { WINDOW_SECONDS } from './metrics-math.js';
+import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.js';
+import type { RouteState } from './route-state.js';
+import { validateRouteTable } from './route-table.js';
+
+/** Route tables are small; this only guards the router against a runaway body. */
+const MAX_TABLE_BYTES = 16 * 1024 * 1024;
+const DEFAULT_STATS_WINDOW_MS = WINDOW_SECONDS * 1000;
+
+export interface AdminContext {
+  state: RouteState;
+  metrics: RouterMetrics;
+  /** When set, every endpoint except /healthz wants `Authorization: Bearer <token>`. */
+  token?: string;
+}
+
+/** What `GET /stats` answers. */
+export interface RouterStatsResponse {
+  version: number;
+  windowMs: number;
+  /** In-flight requests per revision id: a removed revision is drained when it reaches 0. */
+  inFlight: Record<string, number>;
+  unrouted: { no_route: number; unavailable: number };
+  revisions: RevisionStats[];
+}
+
+export interface RouterHealth {
+  ok: boolean;
+  version: number;
+  routes: number;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, error: MaestroError): void {
+  sendJson(res, error.httpStatus, error.toJSON());
+}
+
+// Compare digests so neither the token's length nor its content leaks through timing.
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const presented = header?.startsWith('Bearer ') ? header.slice(7).trim() : '';
+  const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(presented), digest(token));
+}
+
+async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_TABLE_BYTES) throw new MaestroError('payload_too_large', `A route table is at most ${MAX_TABLE_BYTES} bytes.`);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new MaestroError('validation_error', `The body is not valid JSON: ${errorMessage(error)}`);
+  }
+}
+
+function parseWindow(value: string | null): number {
+  if (value === null || value === '') return DEFAULT_STATS_WINDOW_MS;
+  const ms = parseDuration(value);
+  if (ms === undefined || ms <= 0 || ms > DEFAULT_STATS_WINDOW_MS) {
+    throw new MaestroError('validation_error', `window=${value} is not a duration from 1s to ${WINDOW_SECONDS}s, e.g. window=30s.`);
+  }
+  return ms;
+}
+
+/** The admin API: the control plane pushes tables and reads measurements here. */
+export function createAdminHandler(context: AdminContext): (req: IncomingMessage, res: ServerResponse) => void {
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://router.invalid');
+    const method = req.method ?? 'GET';
+    const table = context.state.table;
+
+    if (url.pathname === '/healthz') {
+      if (method !== 'GET') throw methodNotAllowed(method, url.pathname);
+      const health: RouterHealth = { ok: true, version: table.version, routes: table.routes.length };
+      sendJson(res, 200, health);
+      return;
+    }
+    if (context.token !== undefined && !tokenMatches(req.headers.authorization, context.token)) {
+      throw new MaestroError('unauthorized', 'The router admin API wants `Authorization: Bearer <token>` with the router token (MAESTRO_ROUTER_TOKEN).');
+    }
+    switch (url.pathname) {
+      case '/routes':
+        if (method === 'GET') {
+          sendJson(res, 200, table);
+          return;
+        }
+        if (method === 'PUT') {
+          const next = validateRouteTable(await readJsonBody(req));
+          const { changed } = await context.state.apply(next);
+          sendJson(res, 200, { version: next.version, routes: next.routes.length, changed });
+          return;
+        }
+        throw methodNotAllowed(method, url.pathname);
+      case '/stats': {
+        if (method !== 'GET') throw methodNotAllowed(method, url.pathname);
+        const windowMs = parseWindow(url.searchParams.get('window'));
+        const stats: RouterStatsResponse = {
+          version: table.version,
+          windowMs,
+          inFlight: context.metrics.inFlightByRevision(),
+          unrouted: { ...context.metrics.unrouted },
+          revisions: context.metrics.snapshot(windowMs),
+        };
+        sendJson(res, 200, stats);
+        return;
+      }
+      case '/metrics': {
+        if (method !== 'GET') throw methodNotAllowed(method, url.pathname);
+        const text = renderPrometheus({
+          revisions: context.metrics.snapshot(DEFAULT_STATS_WINDOW_MS),
+          unrouted: context.metrics.unrouted,
+          tableVersion: table.version,
+          routes: table.routes.length,
+        });
+        res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
+        res.end(text);
+        return;
+      }
+      default:
+        throw new MaestroError('not_found', `No admin endpoint at ${url.pathname}; there are /routes, /stats, /metrics and /healthz.`);
+    }
+  };
+
+  return (req, res) => {
+    route(req, res).catch((error: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      sendError(res, isMaestroError(error) ? error : new MaestroError('internal', errorMessage(error)));
+    });
+  };
+}
+
+function methodNotAllowed(method: string, path: string): MaestroError {
+  return new MaestroError('bad_request', `${method} is not supported on ${path}.`);
+}

@@ -1,0 +1,242 @@
+import { request as httpRequest, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { acceptableRequestId, clientAddress, normalizeHost, stripHopByHop, upstreamRequestHeaders } from './headers.js';
+import type { RouterMetrics } from './metrics.js';
+import {
+  badGatewayPage,
+  gatewayTimeoutPage,
+  noRoutePage,
+  renderPage,
+  unavailablePage,
+  wantsJson,
+  type RouterErrorPage,
+} from './pages.js';
+import type { Backend, Route } from './route-table.js';
+import { REVISION_HEADER, UpstreamRotation, parseUpstream, selectBackend } from './select.js';
+import type { UpstreamAgents } from './upstream-agents.js';
+
+/** What the proxy needs from the rest of the router. */
+export interface ProxyContext {
+  lookup(host: string): Route | undefined;
+  metrics: RouterMetrics;
+  rotation: UpstreamRotation;
+  agents: UpstreamAgents;
+  upstreamTimeoutMs: number;
+  /** True while shutting down: answers carry `Connection: close` so clients move on. */
+  draining(): boolean;
+  /** Called once per answered request when access logging is on. */
+  accessLog?: (entry: AccessLogEntry) => void;
+}
+
+export interface AccessLogEntry {
+  requestId: string;
+  method: string;
+  host: string | undefined;
+  /** Path without the query string, which may carry secrets. */
+  path: string;
+  status: number;
+  revision?: string;
+  upstream?: string;
+  ms: number;
+}
+
+// RFC 9110 §9.2.2: repeating these has the same effect as sending them once.
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+// Failures that mean the app never saw (or never answered) the request.
+const CONNECTION_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+
+/** A status the client did not wait for (nginx's convention), so it is not held against the revision. */
+const CLIENT_CLOSED = 499;
+
+export function pathOf(url: string | undefined): string {
+  if (!url) return '/';
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  if (length !== undefined) return length !== '0';
+  return req.headers['transfer-encoding'] !== undefined;
+}
+
+export function sendPage(req: IncomingMessage, res: ServerResponse, page: RouterErrorPage, extraHeaders: Record<string, string> = {}): void {
+  const { contentType, body } = renderPage(page, wantsJson(req.headers.accept));
+  res.writeHead(page.status, {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    ...extraHeaders,
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/** Route one HTTP request: pick the revision and upstream, stream it there and the answer back. */
+export function handleProxyRequest(context: ProxyContext, req: IncomingMessage, res: ServerResponse): void {
+  const started = performance.now();
+  const method = req.method ?? 'GET';
+  const host = normalizeHost(req.headers.host);
+  const requestId = acceptableRequestId(req.headers['x-request-id']) ?? randomUUID();
+  const log = (status: number, revision?: string, upstream?: string): void => {
+    context.accessLog?.({ requestId, method, host, path: pathOf(req.url), status, revision, upstream, ms: Math.round(performance.now() - started) });
+  };
+  const closeHeader: Record<string, string> = context.draining() ? { connection: 'close' } : {};
+
+  const route = host === undefined ? undefined : context.lookup(host);
+  if (!route) {
+    context.metrics.countUnrouted('no_route');
+    sendPage(req, res, noRoutePage(host), { 'x-request-id': requestId, ...closeHeader });
+    log(404);
+    return;
+  }
+  const override = req.headers[REVISION_HEADER];
+  const backend =
+    route.unavailableReason === undefined
+      ? selectBackend(route, Math.random(), { revision: typeof override === 'string' ? override : undefined })
+      : undefined;
+  if (!backend) {
+    context.metrics.countUnrouted('unavailable');
+    sendPage(req, res, unavailablePage(route.host, route.unavailableReason), { 'retry-after': '1', 'x-request-id': requestId, ...closeHeader });
+    log(503);
+    return;
+  }
+  forward(context, req, res, { route, backend, requestId, started, closeHeader, log });
+}
+
+interface Forwarding {
+  route: Route;
+  backend: Backend;
+  requestId: string;
+  started: number;
+  closeHeader: Record<string, string>;
+  log: (status: number, revision?: string, upstream?: string) => void;
+}
+
+function forward(context: ProxyContext, req: IncomingMessage, res: ServerResponse, forwarding: Forwarding): void {
+  const { route, backend, requestId, started } = forwarding;
+  const finish = context.metrics.begin({ project: route.project, service: route.service, environment: route.environment, revision: backend.revision });
+  const method = req.method ?? 'GET';
+  const headers = upstreamRequestHeaders(req.headers, {
+    requestId,
+    clientAddress: clientAddress(req.socket.remoteAddress),
+    originalHost: req.headers.host,
+  });
+  const bodyless = !hasBody(req);
+  // A chunked upload must stay chunked: node only chunks some methods (POST, PUT, PATCH) by default.
+  if (!bodyless && headers['content-length'] === undefined) headers['transfer-encoding'] = 'chunked';
+  let bodyStarted = false;
+  let answered = false;
+  let current: ClientRequest | undefined;
+  let upstream = context.rotation.next(backend)!;
+
+  const done = (status: number): void => {
+    if (answered) return;
+    answered = true;
+    finish(status, performance.now() - started);
+    forwarding.log(status, backend.revision, upstream);
+  };
+
+  // The client went away: stop the upstream work it was waiting for.
+  res.once('close', () => {
+    if (!res.writableFinished) {
+      current?.destroy();
+      done(CLIENT_CLOSED);
+    }
+  });
+
+  const attempt = (retried: boolean): void => {
+    const { host, port } = parseUpstream(upstream);
+    const upstreamReq = httpRequest({ host, port, method, path: req.url, headers, agent: context.agents.get(upstream), setHost: false });
+    current = upstreamReq;
+    let timedOut = false;
+    let responded = false;
+
+    upstreamReq.setTimeout(context.upstreamTimeoutMs, () => {
+      timedOut = true;
+      upstreamReq.destroy();
+    });
+
+    upstreamReq.on('error', (error: NodeJS.ErrnoException) => {
+      if (responded || res.destroyed) return;
+      if (timedOut) {
+        fail(gatewayTimeoutPage(route.host, backend.revision, context.upstreamTimeoutMs));
+        return;
+      }
+      const code = error.code ?? '';
+      const mayRetry = !retried && !bodyStarted && CONNECTION_FAILURES.has(code) && IDEMPOTENT_METHODS.has(method);
+      if (mayRetry) {
+        const other = backend.upstreams.find((candidate) => candidate !== upstream);
+        // Another replica of the same revision if there is one; otherwise, when the failure was a kept-alive
+        // connection the app had just closed, a fresh connection to the same one.
+        const next = other ?? (upstreamReq.reusedSocket ? upstream : undefined);
+        if (next !== undefined) {
+          upstream = next;
+          attempt(true);
+          return;
+        }
+      }
+      fail(badGatewayPage(route.host, backend.revision, describeFailure(code, error)));
+    });
+
+    upstreamReq.on('response', (upstreamRes: IncomingMessage) => {
+      responded = true;
+      const status = upstreamRes.statusCode ?? 502;
+      const responseHeaders = stripHopByHop(upstreamRes.headers);
+      responseHeaders[REVISION_HEADER] = backend.revision;
+      if (responseHeaders['x-request-id'] === undefined) responseHeaders['x-request-id'] = requestId;
+      Object.assign(responseHeaders, forwarding.closeHeader);
+      res.writeHead(status, upstreamRes.statusMessage, responseHeaders);
+      upstreamRes.pipe(res);
+      res.once('finish', () => done(status));
+      // The app died (or went silent past the timeout) halfway through its answer: the client gets a
+      // cut-off response, the revision a 502.
+      upstreamRes.on('error', () => {});
+      upstreamRes.once('close', () => {
+        if (upstreamRes.complete) return;
+        done(502);
+        res.destroy();
+      });
+    });
+
+    if (bodyless) {
+      upstreamReq.end();
+      return;
+    }
+    // Hold the body back until the connection is up, so a refused connection can still be retried.
+    upstreamReq.once('socket', (socket) => {
+      const start = (): void => {
+        if (upstreamReq.destroyed) return;
+        bodyStarted = true;
+        req.pipe(upstreamReq);
+      };
+      if (socket.connecting) socket.once('connect', start);
+      else start();
+    });
+  };
+
+  const fail = (page: RouterErrorPage): void => {
+    if (res.headersSent) {
+      res.destroy();
+    } else {
+      sendPage(req, res, page, { [REVISION_HEADER]: backend.revision, 'x-request-id': requestId, ...forwarding.closeHeader });
+    }
+    done(page.status);
+  };
+
+  attempt(false);
+}
+
+function describeFailure(code: string, error: Error): string {
+  switch (code) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ECONNRESET':
+      return 'connection reset before an answer';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'host unreachable';
+    default:
+      return code ? code.toLowerCase() : error.message;
+  }
+}
