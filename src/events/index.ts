@@ -1,0 +1,2 @@
+export { EventBus } from './bus.js';
+export type { DeploymentEvent, DeploymentEventType } from './bus.js';

@@ -1,0 +1,1 @@
+export { generateToken, hashToken, looksLikeToken, sameSecret, bearerToken } from './tokens.js';

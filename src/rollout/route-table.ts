@@ -1,0 +1,77 @@
+import type { Backend, Route, RouteTable } from '../router/index.js';
+
+/** Where a service in an environment is served: `<service>.<environment>.<project>.localhost`. */
+export function serviceHost(project: string, service: string, environment: string): string {
+  return `${service}.${environment}.${project}.localhost`;
+}
+
+export function serviceUrl(project: string, service: string, environment: string, routerPort: number): string {
+  return `http://${serviceHost(project, service, environment)}:${routerPort}/`;
+}
+
+export interface LiveService {
+  project: string;
+  service: string;
+  environment: string;
+  /** Traffic split; a plain deploy has one revision at 100. */
+  weights: Array<{ revisionId: string; weight: number }>;
+}
+
+export interface ReplicaEndpoint {
+  revisionId: string;
+  port: number;
+  healthy: boolean;
+}
+
+/**
+ * The route table the router should serve, derived from what is live (the store) and which replicas
+ * answer their health checks (the agent). Pure: the one place route tables are made.
+ */
+export function composeRouteTable(live: LiveService[], replicas: ReplicaEndpoint[], version: number): RouteTable {
+  const healthyByRevision = new Map<string, string[]>();
+  for (const replica of replicas) {
+    if (!replica.healthy) continue;
+    const list = healthyByRevision.get(replica.revisionId) ?? [];
+    list.push(`127.0.0.1:${replica.port}`);
+    healthyByRevision.set(replica.revisionId, list);
+  }
+
+  const routes: Route[] = live.map((entry) => {
+    const base = {
+      host: serviceHost(entry.project, entry.service, entry.environment),
+      project: entry.project,
+      service: entry.service,
+      environment: entry.environment,
+    };
+    const backends: Backend[] = [];
+    const missing: string[] = [];
+    // One backend per revision, whatever the split listed.
+    const weights = new Map<string, number>();
+    for (const { revisionId, weight } of entry.weights) weights.set(revisionId, (weights.get(revisionId) ?? 0) + weight);
+    for (const [revisionId, weight] of weights) {
+      if (weight <= 0) continue;
+      const upstreams = (healthyByRevision.get(revisionId) ?? []).sort();
+      if (upstreams.length === 0) missing.push(revisionId);
+      else backends.push({ revision: revisionId, weight, upstreams });
+    }
+    if (backends.length === 0) {
+      const which = missing.length > 0 ? ` (revision ${missing.join(', ')})` : '';
+      return { ...base, backends: [], unavailableReason: `${entry.service} has no healthy replica${which} in ${entry.environment}` };
+    }
+    return { ...base, backends: normaliseWeights(backends) };
+  });
+  routes.sort((a, b) => a.host.localeCompare(b.host));
+  return { version, routes };
+}
+
+/** Weights of the backends that can serve, rescaled to sum to exactly 100 (the router's invariant). */
+export function normaliseWeights(backends: Backend[]): Backend[] {
+  const total = backends.reduce((sum, backend) => sum + backend.weight, 0);
+  if (total === 100) return backends;
+  const scaled = backends.map((backend) => ({ ...backend, weight: Math.floor((backend.weight * 100) / total) }));
+  let remainder = 100 - scaled.reduce((sum, backend) => sum + backend.weight, 0);
+  // Hand the rounding remainder to the heaviest backends first.
+  const order = [...scaled.keys()].sort((a, b) => backends[b]!.weight - backends[a]!.weight);
+  for (let i = 0; remainder > 0; i = (i + 1) % order.length, remainder -= 1) scaled[order[i]!]!.weight += 1;
+  return scaled.filter((backend) => backend.weight > 0);
+}
