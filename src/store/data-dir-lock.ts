@@ -23,7 +23,24 @@ interface LockOwner {
 /** Directories this process holds, to tell "in use by ourselves" from "our recycled pid". */
 const heldHere = new Set<string>();
 
-export async function acquireDataDirLock(lockPath: string, described: string): Promise<DataDirLock> {
+/** Acquisitions in this process, one at a time per lock file, so they cannot race each other. */
+const acquiring = new Map<string, Promise<void>>();
+
+export function acquireDataDirLock(lockPath: string, described: string): Promise<DataDirLock> {
+  const previous = acquiring.get(lockPath) ?? Promise.resolve();
+  const attempt = previous.then(() => acquire(lockPath, described));
+  const settled = attempt.then(
+    () => {},
+    () => {},
+  );
+  acquiring.set(lockPath, settled);
+  void settled.then(() => {
+    if (acquiring.get(lockPath) === settled) acquiring.delete(lockPath);
+  });
+  return attempt;
+}
+
+async function acquire(lockPath: string, described: string): Promise<DataDirLock> {
   await mkdir(dirname(lockPath), { recursive: true });
   const me: LockOwner = { pid: process.pid, started: processStartTime(process.pid) };
   for (let attempt = 0; attempt < 50; attempt += 1) {
@@ -69,7 +86,8 @@ async function tryCreate(lockPath: string, me: LockOwner): Promise<boolean> {
 
 /**
  * Moves a stale lock aside with rename (atomic: of two processes taking over at once only one
- * succeeds). If what we moved turns out to be a fresh lock another process just took, it is put back.
+ * succeeds). If what we moved turns out to be a fresh lock another process just took (a live owner,
+ * or one still writing its pid), it is put back.
  */
 async function takeOverStale(lockPath: string): Promise<void> {
   const aside = `${lockPath}.stale-${process.pid}-${Date.now()}`;
@@ -80,7 +98,8 @@ async function takeOverStale(lockPath: string): Promise<void> {
     throw error;
   }
   const moved = await readOwner(aside);
-  if (moved !== 'missing' && moved !== 'unreadable' && isAlive(moved, lockPath)) {
+  const fresh = moved === 'unreadable' ? await isYoung(aside) : moved !== 'missing' && isAlive(moved, lockPath);
+  if (fresh) {
     await link(aside, lockPath).catch(() => {});
   }
   await unlink(aside).catch(() => {});
