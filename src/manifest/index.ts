@@ -1,0 +1,33 @@
+/** maestro.yml: schema, parsing with line/column problems, and the resolved per-environment view. */
+export { parseManifest } from './parse.js';
+export { loadManifest, validateFile, MANIFEST_FILE, MAX_MANIFEST_BYTES, type LoadedManifest } from './load.js';
+export { formatProblem, type Problem, type ManifestResult } from './problems.js';
+export {
+  resolveServiceConfig,
+  resolveEnvironment,
+  type ServiceConfig,
+  type EnvironmentConfig,
+} from './resolve.js';
+export {
+  manifestSchema,
+  MANIFEST_VERSION,
+  RUNTIMES,
+  DEFAULT_ENVIRONMENT,
+  type Manifest,
+  type ManifestInput,
+  type ServiceSpec,
+  type EnvironmentSpec,
+  type ServiceOverride,
+  type Runtime,
+} from './schema.js';
+export {
+  STRATEGY_TYPES,
+  METRICS,
+  type Strategy,
+  type StrategyType,
+  type CanaryStep,
+  type AnalysisCheck,
+  type Metric,
+} from './strategy-schema.js';
+export { parsePercent, isDnsName } from './fields.js';
+export { manifestJsonSchema, manifestJsonSchemaText, MANIFEST_SCHEMA_ID } from './json-schema.js';

@@ -1,0 +1,42 @@
+import { crossCheck } from './cross-checks.js';
+import { validate, type RawProblem } from './issues.js';
+import { pathToString, sortProblems, type ManifestResult, type Problem } from './problems.js';
+import { manifestSchema } from './schema.js';
+import { manifestWarnings } from './warnings.js';
+import { readYaml, type LocatedMessage } from './yaml-source.js';
+
+/**
+ * Parses maestro.yml text. Never throws: every problem (YAML syntax, schema, cross-field) comes back at
+ * once, each with the line and column to edit.
+ */
+export function parseManifest(text: string, file: string): ManifestResult {
+  const source = readYaml(text);
+  const located = (raw: RawProblem): Problem => ({
+    file,
+    ...source.locate(raw.path, raw.target),
+    path: pathToString(raw.path),
+    message: raw.message,
+  });
+  const fromYaml = (message: LocatedMessage): Problem => ({
+    file,
+    line: message.line,
+    column: message.column,
+    path: pathToString(message.path),
+    message: message.message,
+  });
+
+  const problems: Problem[] = source.errors.map(fromYaml);
+  if (source.data === undefined) {
+    if (problems.length === 0)
+      problems.push({ file, line: 1, column: 1, path: '', message: 'the file is empty; a manifest needs at least project and services' });
+    return { ok: false, problems: sortProblems(problems) };
+  }
+
+  const validation = validate(manifestSchema, source.data);
+  if (!validation.ok) problems.push(...validation.problems.map(located));
+  problems.push(...crossCheck(source.data).map(located));
+  if (!validation.ok || problems.length > 0) return { ok: false, problems: sortProblems(problems) };
+
+  const warnings = [...source.warnings.map(fromYaml), ...manifestWarnings(validation.value).map(located)];
+  return { ok: true, manifest: validation.value, warnings: sortProblems(warnings) };
+}

@@ -1,0 +1,162 @@
+/**
+ * The YAML layer: text -> plain data, plus the means to point any manifest path back at the line and
+ * column it came from. Never throws: broken YAML becomes located messages.
+ */
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import type { Document, Node, Pair } from 'yaml';
+import type { PathSegment } from './problems.js';
+
+export interface Position {
+  line: number;
+  column: number;
+}
+
+export interface LocatedMessage extends Position {
+  path: PathSegment[];
+  message: string;
+}
+
+export interface YamlSource {
+  /** The plain data, or undefined when the file holds nothing. */
+  data: unknown;
+  errors: LocatedMessage[];
+  warnings: LocatedMessage[];
+  /** Where the node at `path` starts; `key` points at a mapping key instead of its value. */
+  locate(path: readonly PathSegment[], target?: 'value' | 'key'): Position;
+}
+
+/** Anchors may be reused this many times; more is the "billion laughs" blow-up, refused. */
+const MAX_ALIAS_COUNT = 100;
+
+export function readYaml(text: string): YamlSource {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true });
+  const at = (offset: number): Position => {
+    const { line, col } = lineCounter.linePos(Math.max(0, Math.min(offset, text.length)));
+    return { line, column: col };
+  };
+
+  const errors: LocatedMessage[] = doc.errors.map((error) => ({
+    ...at(error.pos[0]),
+    path: [],
+    message: `YAML syntax: ${error.message}`,
+  }));
+  const warnings: LocatedMessage[] = doc.warnings.map((warning) => ({
+    ...at(warning.pos[0]),
+    path: [],
+    message: `YAML: ${warning.message}`,
+  }));
+
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? undefined;
+  } catch (error) {
+    errors.push({ ...at(0), path: [], message: `YAML: ${error instanceof Error ? error.message : String(error)}` });
+  }
+
+  keepWrittenEnvText(doc, data);
+
+  return {
+    data,
+    errors,
+    warnings,
+    locate(path, target = 'value') {
+      return at(offsetOf(doc, path, target));
+    },
+  };
+}
+
+interface Found {
+  node?: Node | null;
+  pair?: Pair;
+}
+
+/** The node a mapping key or list index leads to, following anchors and `<<` merges. */
+function child(doc: Document, parent: unknown, segment: PathSegment): Found | undefined {
+  const node = isAlias(parent) ? parent.resolve(doc) : parent;
+  if (isSeq(node) && typeof segment === 'number') {
+    const item = node.items[segment];
+    return item === undefined ? undefined : { node: item as Node };
+  }
+  if (!isMap(node)) return undefined;
+  for (const pair of node.items) {
+    const key = isScalar(pair.key) ? pair.key.value : pair.key;
+    if (String(key) === String(segment)) return { node: pair.value as Node | null, pair: pair as Pair };
+  }
+  for (const pair of node.items) {
+    if (!isScalar(pair.key) || String(pair.key.value) !== '<<') continue;
+    const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
+    for (const source of sources) {
+      const found = child(doc, source, segment);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+/** Start offset of the deepest node along `path` that exists: a missing key points at its parent. */
+function offsetOf(doc: Document, path: readonly PathSegment[], target: 'value' | 'key'): number {
+  let current: unknown = doc.contents;
+  let offset = startOf(current) ?? 0;
+  for (const [index, segment] of path.entries()) {
+    const found = child(doc, current, segment);
+    if (!found) break;
+    const isLast = index === path.length - 1;
+    const keyOffset = startOf(found.pair?.key);
+    const valueOffset = startOf(found.node);
+    if (isLast && target === 'key' && keyOffset !== undefined) return keyOffset;
+    // `key:` with nothing after it has no value node; its key is the place to edit.
+    offset = valueOffset ?? keyOffset ?? offset;
+    current = found.node;
+  }
+  return offset;
+}
+
+function startOf(node: unknown): number | undefined {
+  if (node && typeof node === 'object' && 'range' in node) {
+    const range = (node as { range?: [number, number, number] | null }).range;
+    if (range) return range[0];
+  }
+  return undefined;
+}
+
+/**
+ * Env values are text. YAML reads `VERSION: 1.10` as the number 1.1; take what the user wrote instead
+ * so no digits are lost.
+ */
+function keepWrittenEnvText(doc: Document, data: unknown): void {
+  const envPaths: PathSegment[][] = [];
+  for (const [name] of entries(get(data, 'services'))) envPaths.push(['services', name, 'env']);
+  for (const [environment, spec] of entries(get(data, 'environments'))) {
+    envPaths.push(['environments', environment, 'env']);
+    for (const [name] of entries(get(spec, 'services'))) envPaths.push(['environments', environment, 'services', name, 'env']);
+  }
+  for (const envPath of envPaths) {
+    const env = envPath.reduce<unknown>((value, segment) => get(value, String(segment)), data);
+    for (const [key, value] of entries(env)) {
+      if (typeof value !== 'number' && typeof value !== 'boolean') continue;
+      const node = nodeAt(doc, [...envPath, key]);
+      if (isScalar(node) && typeof node.source === 'string') (env as Record<string, unknown>)[key] = node.source;
+    }
+  }
+}
+
+function nodeAt(doc: Document, path: readonly PathSegment[]): unknown {
+  let current: unknown = doc.contents;
+  for (const segment of path) {
+    const found = child(doc, current, segment);
+    if (!found) return undefined;
+    current = found.node;
+  }
+  return isAlias(current) ? current.resolve(doc) : current;
+}
+
+function get(value: unknown, key: string): unknown {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, key)
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
+}
+
+function entries(value: unknown): [string, unknown][] {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.entries(value) : [];
+}
