@@ -42,7 +42,9 @@ export function validateReplicaSpec(spec: unknown): ReplicaSpec {
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const where = issue.path.length > 0 ? issue.path.map(String).join('.') : 'spec';
-    return `${where}: ${issue.message}`;
+    // A bad record key carries the key's own (clearer) message one level down.
+    const nested = issue.code === 'invalid_key' ? issue.issues[0]?.message : undefined;
+    return `${where}: ${nested ?? issue.message}`;
   });
   throw new MaestroError('validation_error', `invalid replica spec: ${problems.join('; ')}`, { problems });
 }
