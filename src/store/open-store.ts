@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { MaestroError, errorMessage } from '../common/index.js';
+import { MaestroError, errorMessage, isMaestroError } from '../common/index.js';
 import { acquireDataDirLock } from './data-dir-lock.js';
 import type { Db } from './db.js';
 import { migrate } from './migrate.js';
@@ -38,7 +38,10 @@ async function openEmbeddedStore(dataDir: string): Promise<Store> {
   if (!dataDir) throw new MaestroError('validation_error', 'a data directory is needed for the embedded database');
   const root = resolve(dataDir);
   const directory = join(root, 'db');
-  const lock = await acquireDataDirLock(join(root, 'db.lock'), root);
+  const lock = await acquireDataDirLock(join(root, 'db.lock'), root).catch((error: unknown) => {
+    if (isMaestroError(error)) throw error;
+    throw new MaestroError('unavailable', `cannot use the data directory ${root}: ${errorMessage(error)}`);
+  });
   let db: Db;
   try {
     // PGlite runs Postgres in single-user mode inside this process. A SIGKILLed Maestro leaves its

@@ -1,5 +1,6 @@
 import { MaestroError } from '../common/index.js';
 import type { Db, Queryable } from './db.js';
+import { guardTransactions } from './transaction-guard.js';
 import { artifactsRepository, sourcesRepository, type ArtifactsRepository, type SourcesRepository } from './repositories/blobs.js';
 import { buildsRepository, type BuildsRepository } from './repositories/builds.js';
 import { deploymentsRepository, type DeploymentsRepository } from './repositories/deployments.js';
@@ -67,7 +68,8 @@ function repositories(q: Queryable) {
 }
 
 /** The store over an open database; `onClose` releases what opening it took (the data directory lock). */
-export function createStore(db: Db, onClose: () => Promise<void> = async () => {}): Store {
+export function createStore(openDb: Db, onClose: () => Promise<void> = async () => {}): Store {
+  const db = guardTransactions(openDb);
   let closed: Promise<void> | undefined;
   const store: Store = {
     kind: db.kind,

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +71,12 @@ describe('embedded store durability', () => {
     const again = await openStore({ dataDir });
     expect((await again.projects.list()).map((p) => p.name)).toEqual(['acknowledged', 'after-the-crash']);
     await again.close();
+  });
+
+  it('says which data directory it cannot use', async () => {
+    const file = join(dataDir, 'not-a-directory');
+    await writeFile(file, '');
+    await expect(openStore({ dataDir: join(file, 'data') })).rejects.toThrow(`cannot use the data directory ${join(file, 'data')}`);
   });
 
   it('says clearly when a database URL is not a postgres:// URL, without echoing a password', async () => {

@@ -370,6 +370,31 @@ for (const driver of drivers) {
       });
     });
 
+    describe('event order on a server', () => {
+      it.skipIf(driver.name !== 'postgres')('never lets a later event become visible before an earlier one commits', async () => {
+        const start = (await store.events.listSince(0)).at(-1)?.id ?? 0;
+        let appended!: () => void;
+        let commit!: () => void;
+        const appendedInA = new Promise<void>((resolve) => (appended = resolve));
+        const commitGate = new Promise<void>((resolve) => (commit = resolve));
+        const a = store.transaction(async (tx) => {
+          const event = await tx.events.append({ type: 'slow', data: {} });
+          appended();
+          await commitGate;
+          return event;
+        });
+        await appendedInA;
+        const b = store.events.append({ type: 'fast', data: {} });
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        // A reader now must not see "fast" yet: it would move past "slow" and never replay it.
+        expect(await store.events.listSince(start)).toEqual([]);
+        commit();
+        const [slow, fast] = await Promise.all([a, b]);
+        expect(slow.id).toBeLessThan(fast.id);
+        expect((await store.events.listSince(start)).map((e) => e.type)).toEqual(['slow', 'fast']);
+      });
+    });
+
     describe('tokens', () => {
       it('finds a token by hash, never hands the hash back, and forgets revoked ones', async () => {
         const expiresAt = new Date('2031-01-02T03:04:05.000Z');
@@ -430,6 +455,16 @@ for (const driver of drivers) {
           return created;
         });
         expect(await store.services.get(project.id, 'web')).toBeDefined();
+      });
+
+      it('refuses the outer store inside a transaction instead of hanging or escaping it', async () => {
+        const misuse = store.transaction(async (tx) => {
+          await tx.projects.ensure('tx-inner');
+          await store.projects.ensure('tx-outer');
+        });
+        await expect(misuse).rejects.toThrow('use the transaction store passed to the callback');
+        expect(await store.projects.get('tx-inner')).toBeUndefined();
+        expect(await store.projects.get('tx-outer')).toBeUndefined();
       });
 
       it('keeps working after a failed statement inside a transaction is rolled back', async () => {

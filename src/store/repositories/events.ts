@@ -23,6 +23,8 @@ const toEvent = (row: EventRow): StoredEvent =>
     createdAt: row.created_at,
   });
 
+const EVENTS_LOCK_KEY = 7_261_637_375;
+
 export interface EventsRepository {
   append(event: { type: string; deploymentId?: string; projectId?: string; data: unknown }): Promise<StoredEvent>;
   /**
@@ -36,9 +38,15 @@ export function eventsRepository(q: Queryable): EventsRepository {
   return {
     async append({ type, deploymentId, projectId, data }) {
       checkText('type', type);
+      // Ids are taken in order but transactions may commit out of order on a server, and a reader
+      // that saw event 7 before 6 committed would never replay 6. Holding this lock until commit
+      // makes appends commit in id order; it is taken in the same statement, before the id, so it
+      // works with or without an enclosing transaction. Appends are small, so serialising them is cheap.
       const rows = await q.query<EventRow>(
-        'INSERT INTO events (type, deployment_id, project_id, data) VALUES ($1, $2, $3, $4::jsonb) RETURNING *',
-        [type, deploymentId ?? null, projectId ?? null, toJson('data', data)],
+        `INSERT INTO events (type, deployment_id, project_id, data)
+         SELECT $2, $3, $4, $5::jsonb FROM (SELECT pg_advisory_xact_lock($1)) AS in_order
+         RETURNING *`,
+        [EVENTS_LOCK_KEY, type, deploymentId ?? null, projectId ?? null, toJson('data', data)],
       );
       return toEvent(rows[0]!);
     },
