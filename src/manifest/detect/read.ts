@@ -1,0 +1,124 @@
+import { joinPath, type SourceTree } from './source-tree.js';
+
+/** What a detector gets: the tree, the folder it looks at, and where to put problems. */
+export interface Scope {
+  tree: SourceTree;
+  /** The folder looked at, relative to the detected root (`.` for the root). */
+  dir: string;
+  problems: string[];
+}
+
+export function scopeAt(scope: Scope, dir: string): Scope {
+  return { ...scope, dir: joinPath(dir) };
+}
+
+/** Path of a file of this scope, relative to the root: what evidence and problems name. */
+export function fileIn(scope: Scope, name: string): string {
+  return joinPath(scope.dir, name);
+}
+
+export function readIn(scope: Scope, name: string, limit?: number): Promise<string | undefined> {
+  return scope.tree.readText(fileIn(scope, name), limit);
+}
+
+export function fileExists(scope: Scope, name: string): Promise<boolean> {
+  return scope.tree.isFile(fileIn(scope, name));
+}
+
+export function dirExists(scope: Scope, name: string): Promise<boolean> {
+  return scope.tree.isDir(fileIn(scope, name));
+}
+
+/** The first of `names` that is a file in the scope. */
+export async function firstFile(scope: Scope, names: readonly string[]): Promise<string | undefined> {
+  for (const name of names) if (await fileExists(scope, name)) return name;
+  return undefined;
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Removes `//` and `/* *\/` comments and trailing commas, outside strings (deno.jsonc, tsconfig). */
+export function stripJsonComments(text: string): string {
+  let out = '';
+  let inString = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const char = text[i]!;
+    if (inString) {
+      out += char;
+      if (char === '\\') {
+        out += text[i + 1] ?? '';
+        i += 1;
+      } else if (char === '"') inString = false;
+      continue;
+    }
+    if (char === '"') {
+      inString = true;
+      out += char;
+    } else if (char === '/' && text[i + 1] === '/') {
+      while (i < text.length && text[i] !== '\n') i += 1;
+      out += '\n';
+    } else if (char === '/' && text[i + 1] === '*') {
+      i += 2;
+      while (i < text.length && !(text[i] === '*' && text[i + 1] === '/')) i += 1;
+      i += 1;
+    } else out += char;
+  }
+  return out.replace(/,(\s*[}\]])/g, '$1');
+}
+
+/**
+ * A JSON object from a file: undefined when the file is missing, or when it is not a JSON object,
+ * in which case a problem naming the file says what to fix.
+ */
+export async function readJsonObject(
+  scope: Scope,
+  name: string,
+  options: { comments?: boolean } = {},
+): Promise<Record<string, unknown> | undefined> {
+  const text = await readIn(scope, name);
+  if (text === undefined) return undefined;
+  const file = fileIn(scope, name);
+  let value: unknown;
+  try {
+    value = JSON.parse(options.comments ? stripJsonComments(text) : text);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    scope.problems.push(`${file} is not valid JSON (${detail}); fix it so Maestro can read it`);
+    return undefined;
+  }
+  if (!isRecord(value)) {
+    scope.problems.push(`${file} must hold a JSON object ({...}); Maestro could not read it`);
+    return undefined;
+  }
+  return value;
+}
+
+/** A string-to-string map from a JSON value, dropping entries that are not strings. */
+export function stringMap(value: unknown): Record<string, string> {
+  const result: Record<string, string> = {};
+  if (!isRecord(value)) return result;
+  for (const [key, entry] of Object.entries(value)) if (typeof entry === 'string') result[key] = entry;
+  return result;
+}
+
+export function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((entry): entry is string => typeof entry === 'string') : [];
+}
+
+/** `'a b'` stays as is when safe, otherwise single-quoted for a POSIX shell. */
+export function shellQuote(word: string): string {
+  if (/^[\w@%+=:,./$-]+$/.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** From a service folder back to the root: `apps/web` -> `../..`. */
+export function upToRoot(dir: string): string {
+  if (dir === '.' || dir === '') return '.';
+  return dir
+    .split('/')
+    .filter((part) => part !== '' && part !== '.')
+    .map(() => '..')
+    .join('/');
+}
