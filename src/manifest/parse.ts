@@ -25,16 +25,17 @@ export function parseManifest(text: string, file: string): ManifestResult {
     message: message.message,
   });
 
-  const problems: Problem[] = source.errors.map(fromYaml);
+  // After a syntax error the YAML parser guesses at the structure (a tab-indented line becomes a
+  // top-level key...), and schema messages about a guessed structure send people to the wrong place.
+  // So every syntax error is reported, and the schema is checked once the YAML reads cleanly.
+  if (source.errors.length > 0) return { ok: false, problems: sortProblems(source.errors.map(fromYaml)) };
   if (source.data === undefined) {
-    if (problems.length === 0)
-      problems.push({ file, line: 1, column: 1, path: '', message: 'the file is empty; a manifest needs at least project and services' });
-    return { ok: false, problems: sortProblems(problems) };
+    const message = 'the file is empty; a manifest needs at least project and services';
+    return { ok: false, problems: [{ file, line: 1, column: 1, path: '', message }] };
   }
 
   const validation = validate(manifestSchema, source.data);
-  if (!validation.ok) problems.push(...validation.problems.map(located));
-  problems.push(...crossCheck(source.data).map(located));
+  const problems = [...(validation.ok ? [] : validation.problems), ...crossCheck(source.data)].map(located);
   if (!validation.ok || problems.length > 0) return { ok: false, problems: sortProblems(problems) };
 
   const warnings = [...source.warnings.map(fromYaml), ...manifestWarnings(validation.value).map(located)];

@@ -13,7 +13,7 @@ export function closestName(word: string, candidates: Iterable<string>): string 
     }
   }
   // Short words tolerate one edit, longer ones about a third of their length.
-  const tolerance = word.length <= 3 ? 1 : Math.max(2, Math.floor(word.length / 3));
+  const tolerance = word.length <= 2 ? 1 : Math.max(2, Math.floor(word.length / 3));
   return bestDistance <= tolerance ? best : undefined;
 }
 

@@ -2,7 +2,7 @@
  * The YAML layer: text -> plain data, plus the means to point any manifest path back at the line and
  * column it came from. Never throws: broken YAML becomes located messages.
  */
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import type { Document, Node, Pair } from 'yaml';
 import type { PathSegment } from './problems.js';
 
@@ -28,19 +28,14 @@ export interface YamlSource {
 /** Anchors may be reused this many times; more is the "billion laughs" blow-up, refused. */
 const MAX_ALIAS_COUNT = 100;
 
-export function readYaml(text: string): YamlSource {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true });
-  const at = (offset: number): Position => {
-    const { line, col } = lineCounter.linePos(Math.max(0, Math.min(offset, text.length)));
-    return { line, column: col };
-  };
+/** One broken line can set off a cascade of follow-on errors; beyond this many, they are summed up. */
+const MAX_SYNTAX_ERRORS = 10;
 
-  const errors: LocatedMessage[] = doc.errors.map((error) => ({
-    ...at(error.pos[0]),
-    path: [],
-    message: `YAML syntax: ${error.message}`,
-  }));
+export function readYaml(text: string): YamlSource {
+  const doc = parseDocument(text, { prettyErrors: false, merge: true, uniqueKeys: true });
+  const at = positionsIn(text);
+
+  const errors = syntaxErrors(doc.errors.map((error) => ({ ...at(error.pos[0]), path: [], message: `YAML syntax: ${error.message}` })));
   const warnings: LocatedMessage[] = doc.warnings.map((warning) => ({
     ...at(warning.pos[0]),
     path: [],
@@ -64,6 +59,38 @@ export function readYaml(text: string): YamlSource {
       return at(offsetOf(doc, path, target));
     },
   };
+}
+
+/**
+ * Offset -> 1-based line and column. Counted here rather than by the YAML parser's line counter, which
+ * misses line breaks inside the tokens of a broken document.
+ */
+function positionsIn(text: string): (offset: number) => Position {
+  const lineStarts = [0];
+  for (let index = text.indexOf('\n'); index !== -1; index = text.indexOf('\n', index + 1)) lineStarts.push(index + 1);
+  return (offset) => {
+    const clamped = Math.max(0, Math.min(offset, text.length));
+    let low = 0;
+    let high = lineStarts.length - 1;
+    while (low < high) {
+      const middle = Math.ceil((low + high) / 2);
+      if (lineStarts[middle]! <= clamped) low = middle;
+      else high = middle - 1;
+    }
+    return { line: low + 1, column: clamped - lineStarts[low]! + 1 };
+  };
+}
+
+/** The first error of each line (the rest of a line are its echoes), at most MAX_SYNTAX_ERRORS of them. */
+function syntaxErrors(all: LocatedMessage[]): LocatedMessage[] {
+  const firstPerLine = all.filter((error, index) => all.findIndex((other) => other.line === error.line) === index);
+  if (firstPerLine.length <= MAX_SYNTAX_ERRORS) return firstPerLine;
+  const rest = firstPerLine.length - MAX_SYNTAX_ERRORS;
+  const next = firstPerLine[MAX_SYNTAX_ERRORS]!;
+  return [
+    ...firstPerLine.slice(0, MAX_SYNTAX_ERRORS),
+    { ...next, message: `YAML syntax: ${rest} more errors from here on, most likely set off by the ones above` },
+  ];
 }
 
 interface Found {
@@ -103,13 +130,18 @@ function offsetOf(doc: Document, path: readonly PathSegment[], target: 'value' |
     if (!found) break;
     const isLast = index === path.length - 1;
     const keyOffset = startOf(found.pair?.key);
-    const valueOffset = startOf(found.node);
+    const valueOffset = isEmptyScalar(found.node) ? undefined : startOf(found.node);
     if (isLast && target === 'key' && keyOffset !== undefined) return keyOffset;
-    // `key:` with nothing after it has no value node; its key is the place to edit.
+    // `key:` with nothing after it has no value worth pointing at; its key is the place to edit.
     offset = valueOffset ?? keyOffset ?? offset;
     current = found.node;
   }
   return offset;
+}
+
+/** `key:` with nothing after it. */
+function isEmptyScalar(node: unknown): boolean {
+  return isScalar(node) && node.value === null && (node.source === undefined || node.source === '');
 }
 
 function startOf(node: unknown): number | undefined {
