@@ -113,8 +113,9 @@ export const serviceSchema = z
     env: envMap('Environment variables for the service.').prefault({}),
     resources: resources.optional(),
     release: release.optional(),
+    // Entries are plain text here: cross-checks match them against the service names, with a guess.
     depends_on: z
-      .array(dnsName('service'), { error: expecting('a list of service names') })
+      .array(text('a service name'), { error: expecting('a list of service names') })
       .default([])
       .describe('Services that must be running before this one starts.'),
   })
@@ -143,8 +144,9 @@ export const environmentSchema = z
       .default(ENVIRONMENT_DEFAULTS.drain)
       .describe('Grace period for in-flight requests before the old revision is stopped.'),
     env: envMap('Environment variables for every service in this environment.').prefault({}),
+    // Keys are plain text here: cross-checks match them against the service names, with a guess.
     services: z
-      .record(dnsName('service'), serviceOverride, { error: expecting('a mapping of service names to changes') })
+      .record(z.string(), serviceOverride, { error: expecting('a mapping of service names to changes') })
       .default({})
       .describe('Per-service changes in this environment: replicas, env, resources, health, start, port, release.'),
   })

@@ -242,7 +242,7 @@ describe('bad manifests', () => {
     const text = [
       'project: shop',
       'services:',
-      '  web: { start: x, depends_on: [web, api] }',
+      '  web: { start: x, depends_on: [web, api, API] }',
       '  api: { start: x, depends_on: [worker] }',
       '  worker: { start: x, depends_on: [web] }',
       'environments:',
@@ -252,6 +252,7 @@ describe('bad manifests', () => {
     ].join('\n');
     expect(problems(text)).toEqual([
       'maestro.yml:3:33: services.web.depends_on[0]: a service cannot depend on itself',
+      'maestro.yml:3:43: services.web.depends_on[2]: no service named "API"; did you mean `api`?',
       'maestro.yml:4:33: services.api.depends_on[0]: depends_on goes round in a circle: api -> worker -> web -> api; remove one of these dependencies',
       'maestro.yml:9:7: environments.staging.services.wrker: no service named "wrker"; did you mean `worker`?',
     ]);
