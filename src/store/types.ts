@@ -188,3 +188,6 @@ export interface Token {
   createdAt: Date;
   lastUsedAt?: Date;
 }
+
+/** The name the rest of Maestro may know it by; StoredEvent avoids shadowing the global Event. */
+export type { StoredEvent as Event };

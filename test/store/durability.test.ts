@@ -59,7 +59,8 @@ describe('embedded store durability', () => {
       await store.close();
     }
     expect(existsSync(join(dataDir, 'db.lock'))).toBe(false);
-  });
+    // Two cold PGlite starts and a tsx child: generous room for a busy machine.
+  }, 90_000);
 
   it('refuses a second open in the same process and allows it after close', async () => {
     const store = await openStore({ dataDir });
