@@ -1,4 +1,65 @@
-export async function main(_argv: string[]): Promise<number> {
-  console.error('maestro: the command line is not assembled yet');
-  return 1;
+import { Command, CommanderError } from 'commander';
+import { isMaestroError, errorMessage } from '../common/index.js';
+import { maestroVersion } from '../server/index.js';
+import { deployCommand } from './commands/deploy.js';
+import { demoCommand } from './commands/demo.js';
+import { logsCommand, releasesCommand, statusCommand } from './commands/inspect.js';
+import { initCommand, validateCommand } from './commands/local.js';
+import { loginCommand } from './commands/login.js';
+import { rollbackCommand } from './commands/rollback.js';
+import { serveStaticCommand } from './commands/serve-static.js';
+import { downCommand, runRouter, upCommand } from './commands/server.js';
+
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+export function buildProgram(): Command {
+  const program = new Command('maestro')
+    .description('Build and deploy apps from a folder or a git push; roll out, watch and roll back.')
+    .version(maestroVersion(), '-v, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text) });
+  for (const add of [
+    upCommand,
+    downCommand,
+    deployCommand,
+    rollbackCommand,
+    statusCommand,
+    releasesCommand,
+    logsCommand,
+    validateCommand,
+    initCommand,
+    loginCommand,
+    demoCommand,
+    serveStaticCommand,
+  ]) {
+    add(program);
+  }
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+/** Runs the CLI; resolves to the exit code: 0 success, 1 failure, 2 usage error. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    // The router process takes its own flags (see router/args.ts); it bypasses the CLI's parser.
+    if (argv[2] === 'router') {
+      await runRouter(argv.slice(3));
+      return EXIT.ok;
+    }
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (isMaestroError(error)) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return EXIT.failure;
+    }
+    process.stderr.write(`error: ${errorMessage(error)}\n`);
+    return EXIT.failure;
+  }
 }

@@ -1,0 +1,45 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { registerAuth } from './auth.js';
+import type { ApiContext } from './context.js';
+import { registerErrorHandling } from './errors.js';
+import { deploymentRoutes } from './routes/deployments.js';
+import { projectRoutes } from './routes/projects.js';
+import { serviceRoutes } from './routes/services.js';
+import { sourceRoutes } from './routes/sources.js';
+
+/** The control plane's REST API: routes by resource, schemas in zod, OpenAPI from the same schemas. */
+export async function buildApi(context: ApiContext): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, forceCloseConnections: true }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandling(app, context.logger);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Maestro API', version: context.version, description: 'Build and deploy: sources, deployments, releases, rollbacks, status and logs.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  registerAuth(app, context.store);
+
+  app.get('/healthz', { config: { public: true }, schema: { hide: true } }, async () => ({ ok: true, version: context.version }));
+  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get(
+    '/v1/whoami',
+    { schema: { summary: 'The identity behind the token', tags: ['identity'], response: { 200: z.object({ name: z.string(), role: z.string() }) } } },
+    async (request) => ({ name: request.actor!.name, role: request.actor!.role }),
+  );
+
+  await app.register(sourceRoutes(context));
+  await app.register(projectRoutes(context));
+  await app.register(deploymentRoutes(context));
+  await app.register(serviceRoutes(context));
+  return app;
+}

@@ -1,0 +1,115 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { DeploymentEvent } from '../../events/index.js';
+import type { ApiContext } from '../context.js';
+import { DeploymentView, NAME } from '../schemas.js';
+import { openEventStream } from '../sse.js';
+
+const TERMINAL = new Set(['succeeded', 'failed', 'rolled_back', 'cancelled']);
+
+export function deploymentRoutes(context: ApiContext): FastifyPluginAsyncZod {
+  const { plane, store } = context;
+  return async (app) => {
+    app.post(
+      '/v1/projects/:project/deployments',
+      {
+        schema: {
+          summary: 'Deploy an uploaded source to an environment',
+          description: 'Creates one deployment per selected service of the maestro.yml inside the source. Idempotent while in progress.',
+          tags: ['deployments'],
+          params: z.object({ project: NAME }),
+          body: z.object({
+            source: z.string().regex(/^[0-9a-f]{64}$/, 'must be the sha256 digest returned by POST /v1/sources'),
+            environment: NAME.default('production'),
+            services: z.array(NAME).optional(),
+          }),
+          response: { 201: z.object({ deployments: z.array(DeploymentView) }) },
+        },
+      },
+      async (request, reply) => {
+        const deployments = await plane.createDeployments({
+          project: request.params.project,
+          sourceDigest: request.body.source,
+          environment: request.body.environment,
+          ...(request.body.services ? { services: request.body.services } : {}),
+          ...(request.actor ? { createdBy: request.actor.name } : {}),
+        });
+        return reply.status(201).send({ deployments });
+      },
+    );
+
+    app.get(
+      '/v1/deployments',
+      {
+        schema: {
+          summary: 'List deployments, newest first',
+          tags: ['deployments'],
+          querystring: z.object({
+            project: z.string().optional(),
+            service: z.string().optional(),
+            environment: z.string().optional(),
+            limit: z.coerce.number().int().min(1).max(500).default(50),
+          }),
+          response: { 200: z.object({ deployments: z.array(DeploymentView) }) },
+        },
+      },
+      async (request) => ({ deployments: await plane.listDeployments(request.query) }),
+    );
+
+    app.get(
+      '/v1/deployments/:id',
+      {
+        schema: { summary: 'One deployment', tags: ['deployments'], params: z.object({ id: z.string() }), response: { 200: DeploymentView } },
+      },
+      async (request) => plane.getDeployment(request.params.id),
+    );
+
+    app.get(
+      '/v1/deployments/:id/events',
+      {
+        schema: {
+          summary: 'Server-sent events of a deployment: status, steps, log lines',
+          description: 'Replays recorded events after `after` (or Last-Event-ID), then streams live ones; ends after the final status.',
+          tags: ['deployments'],
+          params: z.object({ id: z.string() }),
+          querystring: z.object({ after: z.coerce.number().int().min(0).optional() }),
+        },
+      },
+      async (request, reply) => {
+        const deployment = await plane.getDeployment(request.params.id);
+        const lastEventId = Number(request.headers['last-event-id'] ?? NaN);
+        let after = request.query.after ?? (Number.isFinite(lastEventId) ? lastEventId : 0);
+        const stream = openEventStream(reply);
+        const queue: DeploymentEvent[] = [];
+        let live = false;
+        const unsubscribe = plane.bus.subscribe(deployment.id, (event) => {
+          if (live) send(event);
+          else queue.push(event);
+        });
+        const send = (event: DeploymentEvent): void => {
+          if (event.id <= after) return;
+          after = event.id;
+          stream.send(event.type, event, event.id);
+          if (event.type === 'status' && TERMINAL.has(String(event.data.status))) finish();
+        };
+        const finish = (): void => {
+          unsubscribe();
+          stream.end();
+        };
+        stream.onClose(unsubscribe);
+        for (const stored of await store.events.listSince(after, { deploymentId: deployment.id })) {
+          send({ id: stored.id, deploymentId: deployment.id, type: stored.type as DeploymentEvent['type'], data: stored.data as Record<string, unknown>, at: stored.createdAt.toISOString() });
+        }
+        live = true;
+        for (const event of queue.splice(0)) send(event);
+        // A deployment that ended before its final event was recorded (a crash) still ends the stream.
+        const now = await plane.getDeployment(deployment.id);
+        if (TERMINAL.has(now.status) && !stream.closed) {
+          stream.send('status', { id: after, deploymentId: now.id, type: 'status', data: { status: now.status, error: now.error }, at: new Date().toISOString() }, after);
+          finish();
+        }
+        return reply;
+      },
+    );
+  };
+}

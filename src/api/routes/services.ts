@@ -1,0 +1,96 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { ApiContext } from '../context.js';
+import { ReleaseView, RollbackResult, ServiceStatusView, TargetParams } from '../schemas.js';
+
+const PREFIX = '/v1/projects/:project/services/:service/environments/:environment';
+
+export function serviceRoutes(context: ApiContext): FastifyPluginAsyncZod {
+  const { plane } = context;
+  return async (app) => {
+    app.get(
+      '/v1/status',
+      {
+        schema: {
+          summary: 'What serves where: every live service with its release, replicas and URL',
+          tags: ['status'],
+          querystring: z.object({ project: z.string().optional() }),
+          response: { 200: z.object({ services: z.array(ServiceStatusView) }) },
+        },
+      },
+      async (request) => ({ services: await plane.status(request.query.project ? { project: request.query.project } : {}) }),
+    );
+
+    app.get(
+      `${PREFIX}/releases`,
+      {
+        schema: {
+          summary: 'Releases of a service in an environment, newest first',
+          tags: ['releases'],
+          params: TargetParams,
+          querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(20) }),
+          response: { 200: z.object({ releases: z.array(ReleaseView) }) },
+        },
+      },
+      async (request) => {
+        const { project, service, environment } = request.params;
+        return { releases: await plane.releases(project, service, environment, request.query.limit) };
+      },
+    );
+
+    app.post(
+      `${PREFIX}/rollback`,
+      {
+        schema: {
+          summary: 'Move traffic back to an earlier release (default: the previous one)',
+          tags: ['releases'],
+          params: TargetParams,
+          body: z.object({ to: z.number().int().min(1).optional(), reason: z.string().max(500).optional() }).default({}),
+          response: { 200: RollbackResult },
+        },
+      },
+      async (request) => {
+        const { project, service, environment } = request.params;
+        return plane.rollback({
+          project,
+          service,
+          environment,
+          ...(request.body.to !== undefined ? { to: request.body.to } : {}),
+          ...(request.body.reason ? { reason: request.body.reason } : {}),
+        });
+      },
+    );
+
+    app.get(
+      `${PREFIX}/logs`,
+      {
+        schema: {
+          summary: 'Log lines of the live revision; `follow=true` streams them as NDJSON',
+          tags: ['logs'],
+          params: TargetParams,
+          querystring: z.object({
+            tail: z.coerce.number().int().min(0).max(10_000).default(100),
+            follow: z.enum(['true', 'false', '1', '0']).optional(),
+          }),
+        },
+      },
+      async (request, reply) => {
+        const { project, service, environment } = request.params;
+        const replicas = await plane.liveReplicas(project, service, environment);
+        const lines: Array<{ replica: string; line: string }> = [];
+        for (const replica of replicas) {
+          for (const line of await plane.agent.readLogs(replica.id, { tail: request.query.tail })) lines.push({ replica: replica.id, line });
+        }
+        const follow = request.query.follow === 'true' || request.query.follow === '1';
+        if (!follow) return reply.send({ lines });
+        reply.hijack();
+        const raw = reply.raw;
+        raw.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' });
+        for (const entry of lines) raw.write(JSON.stringify(entry) + '\n');
+        const stops = replicas.map((replica) => plane.agent.followLogs(replica.id, (line) => raw.write(JSON.stringify({ replica: replica.id, line }) + '\n')));
+        raw.on('close', () => stops.forEach((stop) => stop()));
+        return reply;
+      },
+    );
+  };
+}

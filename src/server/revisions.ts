@@ -1,0 +1,66 @@
+import { existsSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { unpackArtifact, type ContentStore } from '../build/index.js';
+import type { ServiceConfig } from '../manifest/index.js';
+import type { Agent, ReplicaStatus } from '../runtime/index.js';
+import type { Revision } from '../store/index.js';
+import { replicaSpec } from './replica-spec.js';
+
+/** Runs revisions as replicas: unpack the artifact once, start and stop the replicas through the agent. */
+export class RevisionRunner {
+  constructor(
+    private readonly agent: Agent,
+    private readonly artifacts: ContentStore,
+    private readonly revisionsDir: string,
+  ) {}
+
+  dir(revisionId: string): string {
+    return join(this.revisionsDir, revisionId);
+  }
+
+  /** The revision's files, unpacked from its artifact (again, if a clean-up removed them). */
+  async materialize(revision: Pick<Revision, 'id' | 'artifactDigest'>): Promise<string> {
+    const dir = this.dir(revision.id);
+    if (!existsSync(join(dir, '.maestro-ready'))) {
+      await rm(dir, { recursive: true, force: true });
+      await unpackArtifact(revision.artifactDigest, this.artifacts, dir);
+      await writeFile(join(dir, '.maestro-ready'), revision.artifactDigest);
+    }
+    return dir;
+  }
+
+  replicas(revisionId: string): ReplicaStatus[] {
+    return this.agent.list().filter((replica) => replica.revisionId === revisionId && replica.state !== 'stopped');
+  }
+
+  /** Start `count` more replicas; ids continue after the highest this revision has used. */
+  async start(revision: Pick<Revision, 'id' | 'artifactDigest'>, config: ServiceConfig, count: number): Promise<ReplicaStatus[]> {
+    const dir = await this.materialize(revision);
+    const used = this.agent
+      .list()
+      .filter((replica) => replica.revisionId === revision.id)
+      .map((replica) => Number(replica.id.slice(revision.id.length + 1)) || 0);
+    let next = used.length > 0 ? Math.max(...used) + 1 : 1;
+    const started: ReplicaStatus[] = [];
+    for (let i = 0; i < count; i += 1, next += 1) {
+      started.push(await this.agent.start(replicaSpec({ replicaId: `${revision.id}-${next}`, revisionId: revision.id, dir, config })));
+    }
+    return started;
+  }
+
+  /** Wait for every replica of the revision; rejects with the agent's reason for the first that fails. */
+  async awaitHealthy(revisionId: string, timeoutMs: number): Promise<void> {
+    await Promise.all(this.replicas(revisionId).map((replica) => this.agent.waitHealthy(replica.id, timeoutMs)));
+  }
+
+  async stop(revisionId: string, graceMs?: number): Promise<void> {
+    const ids = this.agent.list().filter((replica) => replica.revisionId === revisionId).map((replica) => replica.id);
+    await Promise.all(ids.map((id) => this.agent.stop(id, graceMs === undefined ? {} : { graceMs })));
+  }
+
+  async remove(revisionId: string): Promise<void> {
+    await this.stop(revisionId);
+    await rm(this.dir(revisionId), { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,80 @@
+import type { Logger } from '../common/index.js';
+import { errorMessage } from '../common/index.js';
+import type { Agent } from '../runtime/index.js';
+import type { RouteTable, RouterClient } from '../router/index.js';
+import { composeRouteTable, type LiveService } from '../rollout/index.js';
+import type { Store } from '../store/index.js';
+
+/**
+ * Keeps the router's table equal to what the store says is live and what the agent says is healthy.
+ * Every change asks for a push; pushes are coalesced, and a periodic push heals a restarted router.
+ */
+export class RouteSync {
+  private version = 0;
+  private pending: Promise<RouteTable> | undefined;
+  private again = false;
+  private last: RouteTable | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly agent: Agent,
+    private router: RouterClient,
+    private readonly logger: Logger,
+  ) {}
+
+  useRouter(client: RouterClient): void {
+    this.router = client;
+  }
+
+  /** Start numbering above whatever the router already has, so it never refuses our tables as stale. */
+  async init(): Promise<void> {
+    try {
+      const current = await this.router.getRoutes();
+      this.version = Math.max(this.version, current.version);
+    } catch {
+      // A router without a table yet starts at 0.
+    }
+  }
+
+  get current(): RouteTable | undefined {
+    return this.last;
+  }
+
+  /** Compose and push now; resolves once the router has accepted the table (or a newer one). */
+  push(): Promise<RouteTable> {
+    if (this.pending) {
+      this.again = true;
+      return this.pending.then(() => this.push());
+    }
+    this.pending = this.pushOnce().finally(() => {
+      this.pending = undefined;
+    });
+    return this.pending;
+  }
+
+  /** Fire-and-forget push, for health changes. */
+  schedule(): void {
+    if (this.again && this.pending) return;
+    this.push().catch((error: unknown) => this.logger.warn({ err: errorMessage(error) }, 'route table push failed'));
+  }
+
+  private async pushOnce(): Promise<RouteTable> {
+    this.again = false;
+    const live: LiveService[] = (await this.store.live.list()).map((row) => ({
+      project: row.projectName,
+      service: row.serviceName,
+      environment: row.environmentName,
+      weights: [{ revisionId: row.revisionId, weight: 100 }],
+    }));
+    const replicas = this.agent.list().map((replica) => ({
+      revisionId: replica.revisionId,
+      port: replica.port,
+      healthy: replica.state === 'healthy',
+    }));
+    this.version = Math.max(this.version + 1, Date.now());
+    const table = composeRouteTable(live, replicas, this.version);
+    await this.router.putRoutes(table);
+    this.last = table;
+    return table;
+  }
+}
