@@ -1,0 +1,9 @@
+/** Sources, artifacts and the build step: packing, safe unpacking, the content store, running builds. */
+export { packSource, type PackOptions, type PackResult } from './pack.js';
+export { unpackSource, type UnpackLimits, type UnpackResult } from './unpack.js';
+export { ContentStore, isDigest, type BlobSource, type StoredBlob } from './cas.js';
+export { runBuild, DEFAULT_SOURCE_LIMITS, type RunBuildInput, type RunBuildResult, type StepName, type StepResult } from './run-build.js';
+export { packArtifact, unpackArtifact, DEFAULT_ARTIFACT_LIMITS } from './artifact.js';
+export { runCommand, type RunCommandInput, type RunCommandResult } from './run-command.js';
+export { execStep, type ExecStepInput, type ExecStepOutcome, type OutputStream } from './exec-step.js';
+export { ALWAYS_EXCLUDED } from './ignore-rules.js';
