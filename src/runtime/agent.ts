@@ -8,7 +8,7 @@ import { LogFollower } from './log-follower.js';
 import { appendMarker, currentLogPath, lastLines, rotateIfLarge } from './log-files.js';
 import { allocatePort, checkPort } from './ports.js';
 import { probeReplica, type ProbeResult } from './probe.js';
-import { isSameProcessAlive, processStartTime, terminateGroup } from './processes.js';
+import { isSameProcessAlive, killGroupLeftovers, processStartTime, terminateGroup } from './processes.js';
 import { CRASH_LOOP_EXITS, DEFAULT_BACKOFF, decideRestart } from './restart-policy.js';
 import { assertReplicaId, buildReplicaEnv, validateReplicaSpec } from './spec.js';
 import { readRecord, readRecords, removeRecord, writeRecord, type ReplicaRecord } from './state-files.js';
@@ -156,10 +156,10 @@ export class Agent extends EventEmitter {
   }
 
   /** Resolves once the replica is healthy; rejects with MaestroError('unhealthy') saying why it is not. */
-  waitHealthy(id: string, timeoutMs: number): Promise<ReplicaStatus> {
+  async waitHealthy(id: string, timeoutMs: number): Promise<ReplicaStatus> {
     const replica = this.require(id);
-    if (!(timeoutMs > 0)) return Promise.reject(new MaestroError('validation_error', `timeoutMs must be positive (got ${timeoutMs})`));
-    if (replica.state === 'healthy') return Promise.resolve(this.toStatus(replica));
+    if (!(timeoutMs > 0)) throw new MaestroError('validation_error', `timeoutMs must be positive (got ${timeoutMs})`);
+    if (replica.state === 'healthy') return this.toStatus(replica);
     return new Promise<ReplicaStatus>((resolve, reject) => {
       const waiter: Waiter = {
         resolve,
@@ -175,7 +175,7 @@ export class Agent extends EventEmitter {
   }
 
   /** SIGTERM to the replica's process group, SIGKILL after `graceMs`; forgets the replica. Idempotent. */
-  stop(id: string, options: { graceMs?: number } = {}): Promise<void> {
+  async stop(id: string, options: { graceMs?: number } = {}): Promise<void> {
     assertReplicaId(id);
     const graceMs = options.graceMs ?? DEFAULT_STOP_GRACE_MS;
     const replica = this.replicas.get(id);
@@ -223,7 +223,7 @@ export class Agent extends EventEmitter {
       this.emitChange(replica);
     }
     await Promise.all(interruptedStops);
-    await Promise.all(reattached.map((replica) => this.leftStarting(replica, adoptSettleMs(replica.spec))));
+    await this.leftStarting(reattached);
     return this.list();
   }
 
@@ -360,7 +360,9 @@ export class Agent extends EventEmitter {
     const now = Date.now();
     this.clearTimers(replica);
     replica.run = undefined;
-    const exit: ExitFacts = { code, signal, runMs: run.adopted ? undefined : now - run.startedAt.getTime() };
+    // Whatever the app spawned dies with it, as it would on stop(): leftovers could hold the port.
+    if (run.pid !== undefined) killGroupLeftovers(run.pid);
+    const exit: ExitFacts = { code, signal, runMs: run.adopted ? undefined : now - run.startedAt.getTime(), answered: replica.answered };
     replica.lastExit = { ...exit, at: new Date(now) };
     replica.lastError = spawnError === undefined ? describeExit(exit) : `could not start: ${spawnError}`;
     this.mark(replica, `replica ${replica.spec.id}${run.pid === undefined ? '' : ` pid ${run.pid}`} ${replica.lastError}`);
@@ -461,9 +463,11 @@ export class Agent extends EventEmitter {
     this.scheduleProbe(replica, after === 'starting' ? STARTING_PROBE_MS : replica.spec.health.intervalMs);
   }
 
-  /** Resolves when the replica has left 'starting', or after `boundMs`. */
-  private leftStarting(replica: Replica, boundMs: number): Promise<void> {
-    if (replica.state !== 'starting') return Promise.resolve();
+  /** Resolves when every one of `replicas` has left 'starting' (passed or failed its first probes), or after a bound. */
+  private leftStarting(replicas: Replica[]): Promise<void> {
+    const pending = new Set(replicas.filter((replica) => replica.state === 'starting').map((replica) => replica.spec.id));
+    if (pending.size === 0) return Promise.resolve();
+    const boundMs = Math.max(...replicas.map((replica) => adoptSettleMs(replica.spec)));
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
@@ -471,7 +475,8 @@ export class Agent extends EventEmitter {
         resolve();
       };
       const onChange = (status: ReplicaStatus): void => {
-        if (status.id === replica.spec.id && status.state !== 'starting') done();
+        if (status.state !== 'starting') pending.delete(status.id);
+        if (pending.size === 0) done();
       };
       const timer = setTimeout(done, boundMs);
       this.on('change', onChange);

@@ -7,16 +7,21 @@ export interface ExitFacts {
   code: number | null;
   signal: string | null;
   runMs?: number;
+  /** Whether the process had passed a health probe: then it did not die booting, however soon it exited. */
+  answered?: boolean;
 }
 
-/** Below this a process "exited at once": it most likely never got as far as listening. */
-const AT_ONCE_MS = 1000;
+/**
+ * Below this a process "exited at once": it died while booting (a missing setting, a bad import), not
+ * after serving. Generous because a busy machine can take seconds just to start a runtime.
+ */
+const AT_ONCE_MS = 5000;
 
 export function describeExit(exit: ExitFacts): string {
   const after = exit.runMs === undefined ? '' : ` after ${formatDuration(exit.runMs)}`;
   if (exit.signal !== null) return `was killed by ${exit.signal}${after}`;
   if (exit.code === null) return `exited${after} (exit code unknown: it was not a child of this agent)`;
-  if (exit.runMs !== undefined && exit.runMs < AT_ONCE_MS) {
+  if (exit.runMs !== undefined && exit.runMs < AT_ONCE_MS && !exit.answered) {
     return `exited at once with code ${exit.code} (${formatDuration(exit.runMs)} after start)`;
   }
   return `exited with code ${exit.code}${after}`;

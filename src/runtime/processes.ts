@@ -94,6 +94,11 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** SIGKILL to what is left of a group whose leader exited (its children, if it had any). */
+export function killGroupLeftovers(pgid: number): void {
+  if (isGroupAlive(pgid)) signalGroup(pgid, 'SIGKILL');
+}
+
 async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (true) {

@@ -164,6 +164,8 @@ describe('explanations', () => {
   it('describes exits by code, signal, and how soon they came', () => {
     expect(describeExit({ code: 1, signal: null, runMs: 40 })).toBe('exited at once with code 1 (40ms after start)');
     expect(describeExit({ code: 2, signal: null, runMs: 12_000 })).toBe('exited with code 2 after 12s');
+    // It had answered its health check: it crashed while serving, not while booting.
+    expect(describeExit({ code: 3, signal: null, runMs: 400, answered: true })).toBe('exited with code 3 after 400ms');
     expect(describeExit({ code: null, signal: 'SIGKILL', runMs: 3000 })).toBe('was killed by SIGKILL after 3s');
     expect(describeExit({ code: null, signal: null })).toBe('exited (exit code unknown: it was not a child of this agent)');
   });

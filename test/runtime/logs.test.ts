@@ -73,7 +73,7 @@ describe('replica logs', () => {
     expect(await agent.readLogs('tail-1', { tail: 4 })).toEqual([
       expect.stringContaining(`--- replica tail-1 started pid ${pid} (revision rev-tail-1`),
       'fatal: DATABASE_URL is not set',
-      expect.stringMatching(new RegExp(`^--- replica tail-1 pid ${pid} exited at once with code 1 \\(\\d+ms after start\\) ---$`)),
+      expect.stringMatching(new RegExp(`^--- replica tail-1 pid ${pid} exited at once with code 1 \\((\\d+ms|[\\d.]+s) after start\\) ---$`)),
       '--- replica tail-1 restarting in 10000 ms ---',
     ]);
     expect(await agent.readLogs('tail-1', { tail: 0 })).toEqual([]);

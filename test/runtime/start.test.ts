@@ -91,7 +91,8 @@ describe('starting a replica', () => {
 
   it('reports an unknown replica as not_found', async () => {
     const agent = sandbox.agent();
-    expect(() => agent.waitHealthy('nobody', 1000)).toThrow(MaestroError);
+    await expect(agent.waitHealthy('nobody', 1000)).rejects.toThrow(MaestroError);
+    await expect(agent.waitHealthy('nobody', 1000)).rejects.toMatchObject({ code: 'not_found' });
     expect(agent.get('nobody')).toBeUndefined();
     await agent.stop('nobody');
   });
