@@ -59,6 +59,18 @@ async function detectSubfolders(root: Scope): Promise<DetectedService[]> {
   return services;
 }
 
+/** Two apps pinned to one port cannot run side by side; the manifest would be refused, so say why. */
+function portClashes(services: DetectedService[]): string[] {
+  const owners = new Map<number, string[]>();
+  for (const service of services) {
+    if (typeof service.port !== 'number' || service.runtime === 'static') continue;
+    owners.set(service.port, [...(owners.get(service.port) ?? []), service.name]);
+  }
+  return [...owners.entries()]
+    .filter(([, names]) => names.length > 1)
+    .map(([port, names]) => `services ${names.join(', ')} all listen on fixed port ${port}; make them read PORT so Maestro can give each its own`);
+}
+
 function uniqueProblems(problems: string[]): string[] {
   return [...new Set(problems)];
 }
@@ -71,7 +83,7 @@ export async function detectTree(tree: SourceTree, folderName: string): Promise<
   const finish = (services: DetectedService[], skipped: SkippedPackage[] = []): Detection => ({
     project,
     services,
-    problems: uniqueProblems([...problems, ...tree.problems]),
+    problems: uniqueProblems([...problems, ...tree.problems, ...portClashes(services)]),
     ...(skipped.length > 0 ? { skipped } : {}),
   });
 

@@ -106,7 +106,8 @@ export async function detectGo(scope: Scope): Promise<{ service?: ServiceDraft; 
   const ginReadsPort = framework === 'Gin' && texts.some((source) => /\.Run\(\s*\)/.test(source));
   if (!ginReadsPort && use.kind === 'fixed') {
     port = use.port;
-    notes.push(fixedPortNote(fileIn(scope, main.dir), use.port));
+    const pinned = main.sources.find((source) => portUse([source.text]).kind === 'fixed') ?? main.sources[0]!;
+    notes.push(fixedPortNote(fileIn(scope, pinned.file), use.port));
   } else if (!ginReadsPort && use.kind === 'unknown') {
     notes.push(`could not see where ${fileIn(scope, main.dir)} picks its port; listen on os.Getenv("PORT")`);
   }

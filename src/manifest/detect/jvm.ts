@@ -19,6 +19,15 @@ function frameworkOf(text: string): JvmFramework | undefined {
   return undefined;
 }
 
+/** The line of the build file that names the framework, as evidence text. */
+function frameworkReason(text: string, framework: JvmFramework): string {
+  if (framework === 'Quarkus') return 'Quarkus platform';
+  if (/<artifactId>\s*spring-boot-starter-parent\s*</.test(text)) return 'parent spring-boot-starter-parent';
+  if (/spring-boot-maven-plugin/.test(text)) return 'plugin spring-boot-maven-plugin';
+  if (/org\.springframework\.boot/.test(text)) return 'plugin org.springframework.boot';
+  return 'Spring Boot dependency';
+}
+
 export async function detectJvm(scope: Scope): Promise<{ service?: ServiceDraft; hint?: string } | undefined> {
   const pom = await readIn(scope, 'pom.xml');
   const gradleName = pom === undefined ? await firstFile(scope, ['build.gradle.kts', 'build.gradle']) : undefined;
@@ -34,9 +43,7 @@ export async function detectJvm(scope: Scope): Promise<{ service?: ServiceDraft;
   const tool = maven
     ? (await fileExists(scope, 'mvnw')) ? './mvnw' : 'mvn'
     : (await fileExists(scope, 'gradlew')) ? './gradlew' : 'gradle';
-  const evidence: Evidence[] = [
-    { file: buildFile, reason: framework === 'Spring Boot' ? 'Spring Boot plugin or parent' : 'Quarkus platform' },
-  ];
+  const evidence: Evidence[] = [{ file: buildFile, reason: frameworkReason(text, framework) }];
   const managerEvidence: Evidence = { file: buildFile, reason: maven ? 'Maven build' : 'Gradle build' };
   const notes: string[] = [];
   let build: string;

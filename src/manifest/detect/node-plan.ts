@@ -2,6 +2,7 @@ import path from 'node:path';
 import { dependencyReason, hasDependency, type PackageJson } from './node-package.js';
 import type { NodeCommands, NodePackageManager } from './node-toolchain.js';
 import { fixedPortNote, healthRoute, portUse } from './source-scan.js';
+import { isInsideFolder } from './read.js';
 import { joinPath } from './source-tree.js';
 import type { Evidence, ManifestRuntime } from './types.js';
 
@@ -96,11 +97,15 @@ function firstConfig(facts: NodeFacts, stem: string): { file: string; text: stri
   return undefined;
 }
 
-/** A string option in a JS config, e.g. `outDir: 'build'`. Good enough for literal configs. */
-function configString(text: string | undefined, key: string): string | undefined {
+/**
+ * A folder option in a JS config, e.g. `outDir: 'build'`. Good enough for literal configs; a folder
+ * outside the package (`../dist`, `/tmp/site`) is ignored, since the manifest can only name one inside.
+ */
+function configFolder(text: string | undefined, key: string): string | undefined {
   if (!text) return undefined;
   const match = new RegExp(`\\b${key}\\s*:\\s*["'\`]([^"'\`]+)["'\`]`).exec(text);
-  return match?.[1];
+  const folder = match?.[1]?.replace(/^\.\//, '').replace(/\/+$/, '');
+  return folder && isInsideFolder(folder) ? folder : undefined;
 }
 
 class PlanBuilder {
@@ -236,7 +241,7 @@ export function planNode(facts: NodeFacts): NodeDecision {
   if (has('astro')) {
     use('astro');
     const config = firstConfig(facts, 'astro.config');
-    const outDir = configString(config?.text, 'outDir') ?? 'dist';
+    const outDir = configFolder(config?.text, 'outDir') ?? 'dist';
     const adapter = ['@astrojs/node', '@astrojs/vercel', '@astrojs/netlify', '@astrojs/cloudflare', '@astrojs/deno'].find(has);
     if (!adapter) return b.plan('Astro', { build: b.build('astro', 'build'), staticDir: outDir });
     use(adapter);
@@ -258,10 +263,10 @@ export function planNode(facts: NodeFacts): NodeDecision {
     const config = facts.texts.get('svelte.config.js') ?? firstConfig(facts, 'svelte.config')?.text;
     if (has('@sveltejs/adapter-static')) {
       use('@sveltejs/adapter-static');
-      const pages = configString(config, 'pages') ?? 'build';
+      const pages = configFolder(config, 'pages') ?? 'build';
       return b.plan('SvelteKit (static)', { build: b.build('vite', 'build'), staticDir: pages });
     }
-    const out = configString(config, 'out') ?? 'build';
+    const out = configFolder(config, 'out') ?? 'build';
     if (has('@sveltejs/adapter-node')) use('@sveltejs/adapter-node');
     else {
       b.notes.push('install @sveltejs/adapter-node and use it in svelte.config.js: the current adapter produces no server Maestro can run');
@@ -318,7 +323,7 @@ export function planNode(facts: NodeFacts): NodeDecision {
       ['preact', 'Preact'],
       ['lit', 'Lit'],
     ].find(([dependency]) => has(dependency!));
-    const outDir = configString(config?.text, 'outDir') ?? 'dist';
+    const outDir = configFolder(config?.text, 'outDir') ?? 'dist';
     return b.plan(flavour ? `Vite (${flavour[1]})` : 'Vite', { build: b.build('vite', 'build'), staticDir: outDir });
   }
 
@@ -423,7 +428,8 @@ function planAngular(facts: NodeFacts, b: PlanBuilder): NodeDecision {
     project = workspace.defaultProject ?? names[0] ?? project;
     const build = workspace.projects?.[project]?.architect?.build;
     const output = build?.options?.outputPath;
-    outputPath = typeof output === 'string' ? output : typeof (output as { base?: unknown })?.base === 'string' ? (output as { base: string }).base : undefined;
+    const declared = typeof output === 'string' ? output : typeof (output as { base?: unknown })?.base === 'string' ? (output as { base: string }).base : undefined;
+    outputPath = declared && isInsideFolder(declared) ? declared.replace(/\/+$/, '') : undefined;
     applicationBuilder = !/:browser$/.test(build?.builder ?? '');
     ssr = ssr || (build?.options?.ssr !== undefined && build.options.ssr !== false);
   } catch {

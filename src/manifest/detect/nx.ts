@@ -1,5 +1,5 @@
 import { nodeCommands, type NodeToolchain } from './node-toolchain.js';
-import { fileIn, isRecord, readJsonObject, shellQuote, stringList, type Scope } from './read.js';
+import { fileIn, isInsideFolder, isRecord, readJsonObject, shellQuote, stringList, type Scope } from './read.js';
 import type { DetectedService } from './types.js';
 
 type ServiceDraft = Omit<DetectedService, 'name'>;
@@ -28,7 +28,8 @@ export async function detectNxProject(member: Scope, toolchain: NodeToolchain): 
     return { kind: 'skip', reason: 'no build target' };
   }
   const options = isRecord(build?.options) ? build.options : {};
-  const outputPath = typeof options.outputPath === 'string' ? options.outputPath : `dist/${member.dir}`;
+  const declared = typeof options.outputPath === 'string' ? options.outputPath.replace(/\/+$/, '') : undefined;
+  const outputPath = declared && isInsideFolder(declared) ? declared : `dist/${member.dir}`;
   const commands = nodeCommands(toolchain);
   const base = {
     path: '.',

@@ -122,3 +122,10 @@ export function upToRoot(dir: string): string {
     .map(() => '..')
     .join('/');
 }
+
+/** True for a relative folder that stays inside the service (`dist`, `.output/public`), not `/tmp` or `../x`. */
+export function isInsideFolder(value: string): boolean {
+  const normal = value.replace(/\\/g, '/').replace(/^\.\//, '').replace(/\/+$/, '');
+  if (normal === '' || /^([/]|[A-Za-z]:)/.test(normal)) return false;
+  return !normal.split('/').includes('..');
+}

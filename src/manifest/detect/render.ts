@@ -71,6 +71,20 @@ export function renderManifest(detection: Detection): string {
   return doc.toString({ lineWidth: 0 });
 }
 
+/** Splits text into lines of at most `width` characters at spaces. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
 /** A manifest to fill in by hand, for a folder where nothing was recognised. */
 export function renderUnknownManifest(project: string, reason: string): string {
   const because = reason
@@ -82,7 +96,7 @@ export function renderUnknownManifest(project: string, reason: string): string {
     '# maestro.yml, written by `maestro init`.',
     '# Maestro could not tell how to run this folder:',
     ...(because.length > 0 ? because : ['#   no app was found']),
-    `# It looked for ${LOOKED_FOR}.`,
+    ...wrap(`It looked for ${LOOKED_FOR}.`, 96).map((line) => `# ${line}`),
     '# Describe the app below (uncomment the service and adjust it), or add one of those files and run',
     '# `maestro init --force` again.',
     `project: ${dnsLabel(project)}`,

@@ -1,5 +1,5 @@
 import { parseGemfile } from './ruby.js';
-import { dirExists, fileExists, fileIn, firstFile, readIn, type Scope } from './read.js';
+import { dirExists, fileExists, fileIn, firstFile, isInsideFolder, readIn, type Scope } from './read.js';
 import { pythonCommands, readPythonProject } from './python-deps.js';
 import type { DetectedService, Evidence } from './types.js';
 
@@ -19,7 +19,8 @@ export async function detectHugo(scope: Scope): Promise<ServiceDraft | undefined
   const text = (await readIn(scope, config, 64 * 1024)) ?? '';
   const siteLayout = (await dirExists(scope, 'content')) || (await dirExists(scope, 'layouts')) || (await dirExists(scope, 'themes'));
   if (!hugoNamed && !(siteLayout && /\bbaseURL\b|\btheme\b/i.test(text))) return undefined;
-  const publishDir = /publishDir\s*[=:]\s*["']([^"']+)["']/.exec(text)?.[1] ?? 'public';
+  const configured = /publishDir\s*[=:]\s*["']([^"']+)["']/.exec(text)?.[1];
+  const publishDir = configured && isInsideFolder(configured) ? configured : 'public';
   return staticService(scope, 'Hugo', {
     build: 'hugo --minify',
     staticDir: publishDir,
@@ -56,7 +57,8 @@ export async function detectJekyll(scope: Scope): Promise<ServiceDraft | undefin
 export async function detectMkDocs(scope: Scope): Promise<ServiceDraft | undefined> {
   const config = await firstFile(scope, ['mkdocs.yml', 'mkdocs.yaml']);
   if (!config) return undefined;
-  const siteDir = /^site_dir\s*:\s*["']?([^"'\s#]+)/m.exec((await readIn(scope, config, 64 * 1024)) ?? '')?.[1] ?? 'site';
+  const configured = /^site_dir\s*:\s*["']?([^"'\s#]+)/m.exec((await readIn(scope, config, 64 * 1024)) ?? '')?.[1];
+  const siteDir = configured && isInsideFolder(configured) ? configured : 'site';
   const project = await readPythonProject(scope);
   const commands = project ? pythonCommands(project) : { install: 'pip install mkdocs', run: '' };
   return staticService(scope, 'MkDocs', {
