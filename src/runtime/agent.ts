@@ -214,6 +214,7 @@ export class Agent extends EventEmitter {
         this.mark(replica, record.pid === undefined
           ? `replica ${id} was waiting to restart when the previous agent ended; restarting`
           : `replica ${id} (pid ${record.pid}) died while no agent was watching; restarting`);
+        if (record.pid !== undefined) killGroupLeftovers(record.pid);
         replica.lastExit = { code: null, signal: null, at: new Date() };
         replica.exitsWithoutHealthy = 1;
         replica.restarts += 1;
@@ -305,13 +306,15 @@ export class Agent extends EventEmitter {
     let spawnError: string | undefined;
     // O_APPEND: the app writes to the file itself, so a dead control plane neither kills nor blocks it,
     // and copy-and-truncate rotation leaves its writes at the new end of the file.
-    const fd = openSync(logPath, 'a');
+    let fd: number | undefined;
     try {
+      fd = openSync(logPath, 'a');
       child = spawn('/bin/sh', ['-c', spec.command], { cwd: spec.cwd, env, detached: true, stdio: ['ignore', fd, fd] });
     } catch (error) {
+      // Counted as an exit like any other: restarted with backoff, a crash loop if it persists.
       spawnError = errorMessage(error);
     } finally {
-      closeSync(fd);
+      if (fd !== undefined) closeSync(fd);
     }
     const pid = child?.pid;
     const run: Run = { generation, pid, processStartTime: pid === undefined ? undefined : processStartTime(pid), child, adopted: false, startedAt };

@@ -94,8 +94,14 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** SIGKILL to what is left of a group whose leader exited (its children, if it had any). */
+/**
+ * SIGKILL to what is left of a group whose leader exited (its children, if it had any). Only while no
+ * live process holds the leader's pid: while the group has members that pid cannot be handed out again,
+ * so a live holder means the group is long gone and the pid belongs to someone else.
+ */
 export function killGroupLeftovers(pgid: number): void {
+  const leader = readProcStat(pgid);
+  if (leader && !isZombie(leader)) return;
   if (isGroupAlive(pgid)) signalGroup(pgid, 'SIGKILL');
 }
 

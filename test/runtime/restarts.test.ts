@@ -58,6 +58,18 @@ describe('crash handling', () => {
   });
 });
 
+describe('a restart that cannot spawn', () => {
+  it('counts towards the crash loop instead of bringing the control plane down', async () => {
+    const agent = sandbox.agent({ restartBackoff: { initialMs: 20, maxMs: 20 } });
+    const { pid } = await agent.start(replicaSpec('orphaned-1', 'ok.mjs'));
+    await agent.waitHealthy('orphaned-1', 5000);
+    rmSync(sandbox.logDir, { recursive: true, force: true });
+    process.kill(pid!, 'SIGKILL');
+    expect(await eventually(() => agent.get('orphaned-1')?.state === 'crashed', 5000)).toBe(true);
+    expect(agent.get('orphaned-1')!.lastError).toMatch(/^could not start: ENOENT/);
+  });
+});
+
 describe('health transitions', () => {
   it('goes unhealthy after unhealthyThreshold failures, keeps probing, and comes back', async () => {
     const agent = sandbox.agent();
