@@ -4,7 +4,7 @@
  * renamed into place, so a reader sees a whole blob or none, and a blob's name always matches it.
  */
 import { randomBytes, createHash } from 'node:crypto';
-import { createReadStream, type ReadStream } from 'node:fs';
+import type { ReadStream } from 'node:fs';
 import { chmod, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MaestroError } from '../common/index.js';
@@ -121,8 +121,10 @@ async function writeHashed(path: string, source: BlobSource): Promise<{ digest: 
 
 async function* chunksOf(source: BlobSource): AsyncGenerator<Uint8Array> {
   if (typeof source === 'string') {
-    const stream = createReadStream(source);
-    yield* stream as AsyncIterable<Buffer>;
+    const handle = await open(source, 'r').catch((error: NodeJS.ErrnoException) => {
+      throw error.code === 'ENOENT' ? new MaestroError('not_found', `cannot store "${source}": the file does not exist`) : error;
+    });
+    yield* handle.createReadStream() as AsyncIterable<Buffer>;
   } else if (source instanceof Uint8Array) {
     yield source;
   } else {

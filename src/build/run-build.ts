@@ -59,6 +59,7 @@ export async function runBuild(input: RunBuildInput): Promise<RunBuildResult> {
   const servicePath = normalizeEntryPath(input.servicePath, 'service path');
   const sourceDir = join(input.workDir, 'source');
   const home = join(input.workDir, 'home');
+  const env = stepEnvironment(home, input.env);
   // Leftovers of an earlier attempt in the same folder would otherwise mix into this build.
   await rm(sourceDir, { recursive: true, force: true });
   await rm(home, { recursive: true, force: true });
@@ -73,7 +74,6 @@ export async function runBuild(input: RunBuildInput): Promise<RunBuildResult> {
     });
   }
 
-  const env = stepEnvironment(home, input.env);
   const redact = redactor(input.secretValues);
   const deadline = input.timeoutMs === undefined ? undefined : performance.now() + input.timeoutMs;
   const steps: StepResult[] = [];

@@ -15,6 +15,7 @@ import { printable } from './tree-paths.js';
 
 const BLOCK = 512;
 const GZIP_LEVEL = 6;
+const SMALL_FILE_BYTES = 1024 * 1024;
 /** Byte 9 of a gzip header names the OS that wrote it; 255 means "unknown" and is the same everywhere. */
 const GZIP_OS_OFFSET = 9;
 
@@ -74,10 +75,17 @@ async function* fileBlocks(entry: Extract<TreeEntry, { kind: 'file' }>): AsyncGe
   const handle = await open(entry.absolute, constants.O_RDONLY | constants.O_NOFOLLOW);
   let read = 0;
   try {
-    for await (const chunk of handle.createReadStream({ autoClose: false }) as AsyncIterable<Buffer>) {
-      read += chunk.length;
-      if (read > entry.size) break;
-      yield chunk;
+    if (entry.size <= SMALL_FILE_BYTES) {
+      // One read for the many small files of a node_modules tree; a stream costs more than the data.
+      const data = await handle.readFile();
+      read = data.length;
+      if (read === entry.size) yield data;
+    } else {
+      for await (const chunk of handle.createReadStream({ autoClose: false }) as AsyncIterable<Buffer>) {
+        read += chunk.length;
+        if (read > entry.size) break;
+        yield chunk;
+      }
     }
   } finally {
     await handle.close();

@@ -104,10 +104,11 @@ async function extract(archive: string | Buffer, extraction: Extraction, limits:
   };
 
   let onlyZeros = true;
+  let total = 0;
   const parser = new Parser({ brotli: false, zstd: false, maxMetaEntrySize: MAX_META_ENTRY_BYTES });
   parser.on('warn', (code: string, message: string) => {
     // An archive of nothing at all (a packed empty folder) is just the two zero end blocks.
-    if (code === 'TAR_BAD_ARCHIVE' && onlyZeros && extraction.entries === 0 && /Unrecognized archive format/.test(message)) return;
+    if (code === 'TAR_BAD_ARCHIVE' && onlyZeros && total >= 1024 && extraction.entries === 0 && /Unrecognized archive format/.test(message)) return;
     fail(damaged(message));
   });
   parser.on('error', (error: unknown) => fail(damaged(errorMessage(error))));
@@ -119,11 +120,12 @@ async function extract(archive: string | Buffer, extraction: Extraction, limits:
   const parserEnded = new Promise<void>((resolve) => parser.on('end', () => resolve()));
   let chain: Promise<void> = Promise.resolve();
   parser.on('entry', (entry: ReadEntry) => {
-    chain = chain.then(() => (failure === undefined ? extraction.handle(entry) : undefined)).catch(fail);
+    chain = chain
+      .then(() => (failure === undefined ? extraction.handle(entry) : undefined))
+      .catch((error: unknown) => fail(asRefusal(error, entry.path)));
   });
 
   const ceiling = limits.maxBytes + (limits.maxFiles + 2) * HEADER_ALLOWANCE_PER_ENTRY + 1024 * 1024;
-  let total = 0;
   try {
     for await (const chunk of await tarBytes(archive)) {
       if (failure !== undefined) break;
@@ -180,6 +182,15 @@ async function readHead(path: string): Promise<Buffer> {
 
 function* slices(buffer: Buffer): Generator<Buffer> {
   for (let offset = 0; offset < buffer.length; offset += FEED_CHUNK) yield buffer.subarray(offset, offset + FEED_CHUNK);
+}
+
+/** File system answers that mean the archive asked for something impossible, not that the disk failed. */
+const ENTRY_ERRNOS = new Set(['ENAMETOOLONG', 'EEXIST', 'ENOTDIR', 'EISDIR', 'ELOOP', 'EINVAL']);
+
+function asRefusal(error: unknown, rawPath: string): unknown {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (!isMaestroError(error) && code !== undefined && ENTRY_ERRNOS.has(code)) return refuse(rawPath, `cannot be written (${code})`);
+  return error;
 }
 
 function damaged(reason: string): MaestroError {
@@ -240,10 +251,7 @@ class Extraction {
       entry.resume();
       return;
     }
-    this.entries += 1;
-    if (this.entries > this.limits.maxFiles) {
-      throw refuse(entry.path, `is past the limit of ${this.limits.maxFiles} entries per archive`);
-    }
+    this.count(entry.path);
     await this.makeParents(entry.path, path);
     const existing = this.tree.get(path);
     if (existing) {
@@ -279,6 +287,12 @@ class Extraction {
     if (escaping) throw refuse(escaping.path, `is a symbolic link to "${printable(escaping.target)}", which leads outside the folder`);
   }
 
+  /** Folders implied by deep paths count too: the limit bounds what lands on disk, not just the headers. */
+  private count(rawPath: string): void {
+    this.entries += 1;
+    if (this.entries > this.limits.maxFiles) throw refuse(rawPath, `is past the limit of ${this.limits.maxFiles} entries per archive`);
+  }
+
   private async makeParents(rawPath: string, path: string): Promise<void> {
     const parts = path.split('/');
     for (let depth = 1; depth < parts.length; depth += 1) {
@@ -287,6 +301,7 @@ class Extraction {
       if (node?.kind === 'dir') continue;
       if (node?.kind === 'symlink') throw refuse(rawPath, `would be written through the symbolic link "${printable(parent)}"`);
       if (node?.kind === 'file') throw refuse(rawPath, `would be written under "${printable(parent)}", which is a file`);
+      this.count(rawPath);
       await mkdir(join(this.root, parent), { mode: 0o755 });
       this.tree.set(parent, { kind: 'dir' });
     }

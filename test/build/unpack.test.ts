@@ -145,7 +145,13 @@ describe('unpackSource', () => {
     await expectRefused(archive, /"dir10\/" is past the limit of 10 entries/, { maxBytes: 1024, maxFiles: 10 });
   });
 
+  it('counts folders implied by deep paths against the entry limit', async () => {
+    const deep = rawTar([{ path: `${Array.from({ length: 30 }, (_, index) => `d${index}`).join('/')}/file.txt`, content: 'deep' }]);
+    await expectRefused(deep, /past the limit of 10 entries/, { maxBytes: 1024, maxFiles: 10 });
+  });
+
   it('refuses damaged archives and nested compression', async () => {
+    await expectRefused(Buffer.alloc(0), /damaged or not a tar\.gz/);
     await expectRefused(Buffer.from('this is not an archive at all, just some text that goes on for a while'.repeat(20)), /damaged or not a tar\.gz/);
     const good = rawTar([{ path: 'a.txt', content: 'x'.repeat(5000) }]);
     await expectRefused(good.subarray(0, good.length - 40), /damaged|cut short/);
