@@ -87,5 +87,38 @@ export async function detectMonorepo(root: Scope): Promise<MonorepoResult | unde
     const dependsOn = [...new Set(entry.wants.map((want) => byAlias.get(want)).filter((name): name is string => name !== undefined && name !== entry.name))];
     return { name: entry.name, ...entry.service, ...(dependsOn.length > 0 ? { dependsOn } : {}) };
   });
-  return { services, skipped, evidence: layout.evidence };
+  const acyclic = breakCycles(services);
+  root.problems.push(...acyclic.problems);
+  return { services: acyclic.services, skipped, evidence: layout.evidence };
+}
+
+/**
+ * Apps that depend on each other in a circle cannot be started in order, and the manifest refuses
+ * such depends_on; so the edge that closes each circle is dropped and reported. Pure.
+ */
+export function breakCycles(services: DetectedService[]): { services: DetectedService[]; problems: string[] } {
+  const edges = new Map(services.map((service) => [service.name, [...(service.dependsOn ?? [])]]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const problems: string[] = [];
+  const visit = (name: string, trail: string[]): void => {
+    state.set(name, 'visiting');
+    const targets = edges.get(name) ?? [];
+    for (const target of [...targets]) {
+      if (state.get(target) === 'visiting') {
+        targets.splice(targets.indexOf(target), 1);
+        const circle = [...trail.slice(trail.indexOf(target)), name, target].join(' -> ');
+        problems.push(`workspace dependencies go round in a circle (${circle}); depends_on leaves out ${name} -> ${target}`);
+      } else if (state.get(target) === undefined && edges.has(target)) visit(target, [...trail, name]);
+    }
+    state.set(name, 'done');
+  };
+  for (const name of [...edges.keys()].sort()) if (state.get(name) === undefined) visit(name, []);
+  return {
+    services: services.map((service) => {
+      const { dependsOn: _dropped, ...rest } = service;
+      const kept = edges.get(service.name) ?? [];
+      return kept.length > 0 ? { ...rest, dependsOn: kept } : rest;
+    }),
+    problems,
+  };
 }

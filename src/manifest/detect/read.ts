@@ -39,33 +39,37 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Removes `//` and `/* *\/` comments and trailing commas, outside strings (deno.jsonc, tsconfig). */
+/**
+ * Removes `//` and `/* *\/` comments and trailing commas outside strings, so JSONC files
+ * (deno.jsonc, tsconfig.json) parse as JSON.
+ */
 export function stripJsonComments(text: string): string {
   let out = '';
-  let inString = false;
+  /** Where in `out` a comma outside strings was written, until something other than space follows. */
+  let pendingComma = -1;
   for (let i = 0; i < text.length; i += 1) {
     const char = text[i]!;
-    if (inString) {
-      out += char;
-      if (char === '\\') {
-        out += text[i + 1] ?? '';
-        i += 1;
-      } else if (char === '"') inString = false;
-      continue;
-    }
     if (char === '"') {
-      inString = true;
-      out += char;
+      pendingComma = -1;
+      let end = i + 1;
+      while (end < text.length && text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      out += text.slice(i, end + 1);
+      i = end;
     } else if (char === '/' && text[i + 1] === '/') {
-      while (i < text.length && text[i] !== '\n') i += 1;
-      out += '\n';
+      while (i + 1 < text.length && text[i + 1] !== '\n') i += 1;
     } else if (char === '/' && text[i + 1] === '*') {
-      i += 2;
-      while (i < text.length && !(text[i] === '*' && text[i + 1] === '/')) i += 1;
-      i += 1;
-    } else out += char;
+      const close = text.indexOf('*/', i + 2);
+      i = close === -1 ? text.length : close + 1;
+    } else if ((char === '}' || char === ']') && pendingComma >= 0) {
+      out = out.slice(0, pendingComma) + out.slice(pendingComma + 1) + char;
+      pendingComma = -1;
+    } else {
+      if (char === ',') pendingComma = out.length;
+      else if (!/\s/.test(char)) pendingComma = -1;
+      out += char;
+    }
   }
-  return out.replace(/,(\s*[}\]])/g, '$1');
+  return out;
 }
 
 /**
