@@ -1,3 +1,5 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Logger } from '../common/index.js';
 import { errorMessage } from '../common/index.js';
 import type { ServiceConfig } from '../manifest/index.js';
@@ -9,6 +11,8 @@ import type { DeploymentPlan } from './deployer.js';
  * previous one, end every deployment that was cut off (the previous revision kept serving), bring
  * back anything live that is not running, stop what nothing refers to, and push the route table.
  */
+const ADOPTION_HEALTH_TIMEOUT_MS = 10_000;
+
 export async function recover(plane: ControlPlane, logger: Logger): Promise<{ adopted: number; interrupted: number; restarted: number; stopped: number }> {
   const { store, agent, runner } = plane;
   const adopted = await agent.adopt();
@@ -19,6 +23,7 @@ export async function recover(plane: ControlPlane, logger: Logger): Promise<{ ad
     await store.deployments.transition(deployment.id, 'failed', { error: reason });
     await plane.deployer.log(deployment).status('failed', { error: reason });
     if (deployment.revisionId) await store.revisions.setState(deployment.revisionId, 'failed', reason);
+    await rm(join(plane.paths.work, deployment.id), { recursive: true, force: true });
     interrupted += 1;
   }
 
@@ -63,6 +68,8 @@ export async function recover(plane: ControlPlane, logger: Logger): Promise<{ ad
     await store.revisions.setState(revisionId, 'stopped').catch(() => undefined);
     stopped += 1;
   }
+  // Adopted replicas are probed again before the router hears anything: until then it keeps its last table.
+  await Promise.allSettled([...keep].map((revisionId) => runner.awaitHealthy(revisionId, ADOPTION_HEALTH_TIMEOUT_MS)));
   await plane.routes.push();
   logger.info({ adopted: adopted.length, interrupted, restarted, stopped }, 'recovered');
   return { adopted: adopted.length, interrupted, restarted, stopped };

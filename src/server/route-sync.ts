@@ -14,6 +14,8 @@ export class RouteSync {
   private pending: Promise<RouteTable> | undefined;
   private again = false;
   private last: RouteTable | undefined;
+  /** Until recovery has seen the adopted replicas healthy, pushing would replace a good table with 503s. */
+  private holding = true;
 
   constructor(
     private readonly store: Store,
@@ -42,6 +44,7 @@ export class RouteSync {
 
   /** Compose and push now; resolves once the router has accepted the table (or a newer one). */
   push(): Promise<RouteTable> {
+    this.holding = false;
     if (this.pending) {
       this.again = true;
       return this.pending.then(() => this.push());
@@ -52,9 +55,14 @@ export class RouteSync {
     return this.pending;
   }
 
+  /** Allow pushes; called once recovery knows which replicas are healthy. */
+  open(): void {
+    this.holding = false;
+  }
+
   /** Fire-and-forget push, for health changes. */
   schedule(): void {
-    if (this.again && this.pending) return;
+    if (this.holding || (this.again && this.pending)) return;
     this.push().catch((error: unknown) => this.logger.warn({ err: errorMessage(error) }, 'route table push failed'));
   }
 
