@@ -145,8 +145,8 @@ export async function detectPython(scope: Scope): Promise<{ service?: ServiceDra
     if (!has(server)) notes.push(`add ${server} to your dependencies: the start command runs it`);
   };
 
-  const manageExists = await scope.tree.isFile(fileIn(scope, 'manage.py'));
-  if (has('django') || manageExists) {
+  const manage = await readIn(scope, 'manage.py', 64 * 1024);
+  if (has('django') || (manage !== undefined && /django/i.test(manage))) {
     const project_ = await djangoProject(scope);
     evidence.push(depEvidence(project, 'django') ?? { file: fileIn(scope, 'manage.py'), reason: 'Django manage.py' });
     if (!project_) {
