@@ -43,6 +43,16 @@ const SINGLE_APPS: Record<string, Expected> = {
     staticDir: 'out',
     said: 'detected Next.js from package.json dependency "next" (npm from package-lock.json)',
   },
+  'next-standalone': {
+    framework: 'Next.js',
+    runtime: 'node',
+    packageManager: 'npm',
+    install: 'npm ci',
+    build: 'npm run build && cp -r .next/static .next/standalone/.next/static && cp -r public .next/standalone/public',
+    start: 'node .next/standalone/server.js',
+    env: { NODE_ENV: 'production', HOSTNAME: '0.0.0.0' },
+    said: 'detected Next.js from package.json dependency "next" (npm from package-lock.json)',
+  },
   'nuxt-yarn': {
     framework: 'Nuxt',
     runtime: 'node',
@@ -184,6 +194,15 @@ const SINGLE_APPS: Record<string, Expected> = {
     start: 'deno task start',
     port: '$PORT',
     said: 'detected Deno from deno.json Deno config (deno from deno.json)',
+  },
+  'deno-fresh': {
+    framework: 'Fresh',
+    runtime: 'custom',
+    packageManager: 'deno',
+    build: 'deno task build',
+    start: 'deno run -A main.ts',
+    port: '$PORT',
+    said: 'detected Fresh from deno.json import "$fresh/" (deno from deno.json)',
   },
   'fastapi-requirements': {
     framework: 'FastAPI',

@@ -36,6 +36,23 @@ export async function detectDeno(scope: Scope): Promise<ServiceDraft | undefined
     return { ...base, framework: 'Fresh', build: 'deno task build', start: 'deno serve -A --port $PORT _fresh/server.js', port: '$PORT' };
   }
 
+  if (fresh) {
+    // Fresh 1: main.ts starts the server; it needs to read its islands and write nothing.
+    const freshConfig = (await readIn(scope, 'fresh.config.ts', 64 * 1024)) ?? '';
+    const use = portUse([entryText, freshConfig]);
+    const port = use.kind === 'env' ? '$PORT' : use.kind === 'fixed' ? use.port : DENO_DEFAULT_PORT;
+    if (use.kind !== 'env') {
+      notes.push(`Fresh listens on ${port}; set server: { port: Number(Deno.env.get("PORT")) } in fresh.config.ts to let Maestro choose`);
+    }
+    return {
+      ...base,
+      framework: 'Fresh',
+      ...(tasks.build ? { build: 'deno task build' } : {}),
+      start: `deno run -A ${entry ?? 'main.ts'}`,
+      port,
+    };
+  }
+
   const exportsFetch = /export\s+default\s*\{[\s\S]*\bfetch\b/.test(entryText);
   let start: string;
   let port: number | '$PORT' = '$PORT';
@@ -58,7 +75,7 @@ export async function detectDeno(scope: Scope): Promise<ServiceDraft | undefined
   }
   return {
     ...base,
-    framework: fresh ? 'Fresh' : 'Deno',
+    framework: 'Deno',
     ...(entry ? { install: `deno cache ${entry}` } : {}),
     ...(tasks.build ? { build: 'deno task build' } : {}),
     start,

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { detectFolder } from './folder.js';
 import { dnsLabel, uniqueName } from './names.js';
 import { detectNode, readPackageJson, type NodeWorkspace } from './node.js';
+import { EMPTY_PACKAGE } from './node-package.js';
 import { detectNodeToolchain } from './node-toolchain.js';
 import { detectNxProject } from './nx.js';
 import { fileIn, scopeAt, type Scope } from './read.js';
@@ -38,7 +39,7 @@ export async function detectMonorepo(root: Scope): Promise<MonorepoResult | unde
   const toolchain = await detectNodeToolchain([root], rootPkg ? [rootPkg] : []);
   const workspace: NodeWorkspace = {
     root,
-    rootPkg: rootPkg ?? { scripts: {}, dependencies: {}, devDependencies: {}, engines: {}, workspaces: [], hasWorkspacesField: false },
+    rootPkg: rootPkg ?? EMPTY_PACKAGE,
     ...(layout.tool ? { tool: layout.tool } : {}),
     toolchain,
   };

@@ -11,8 +11,10 @@ export interface PackageJson {
   engines: Record<string, string>;
   /** Workspace globs from `workspaces: [...]` or `workspaces: {packages: [...]}`. */
   workspaces: string[];
-  hasWorkspacesField: boolean;
 }
+
+/** The empty package, for a monorepo whose root has no package.json (a bare pnpm-workspace.yaml). */
+export const EMPTY_PACKAGE: PackageJson = { scripts: {}, dependencies: {}, devDependencies: {}, engines: {}, workspaces: [] };
 
 export function toPackageJson(value: Record<string, unknown>): PackageJson {
   const workspacesField = value.workspaces;
@@ -30,7 +32,6 @@ export function toPackageJson(value: Record<string, unknown>): PackageJson {
     devDependencies: stringMap(value.devDependencies),
     engines: stringMap(value.engines),
     workspaces,
-    hasWorkspacesField: workspacesField !== undefined,
   };
 }
 

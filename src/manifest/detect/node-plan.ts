@@ -11,7 +11,7 @@ export interface NodeFacts {
   /** The package folder, from the detected root. */
   dir: string;
   pkg: PackageJson;
-  /** Files present in the package folder, as paths relative to it (`next.config.mjs`, `src/main.ts`). */
+  /** Files present in the package folder, as paths relative to it (`next.config.mjs`, `src/main.ts`); folders end in `/`. */
   files: ReadonlySet<string>;
   /** Text of the config and entry files that were read, by the same relative paths. */
   texts: ReadonlyMap<string, string>;
@@ -193,6 +193,16 @@ export function planNode(facts: NodeFacts): NodeDecision {
     if (config && /\boutput\s*:\s*["'`]export["'`]/.test(config.text)) {
       b.evidence.push({ file: b.file(config.file), reason: `output: 'export'` });
       return b.plan('Next.js', { build: b.build('next', 'build'), staticDir: 'out' });
+    }
+    if (config && /\boutput\s*:\s*["'`]standalone["'`]/.test(config.text) && !facts.member) {
+      // The standalone server leaves static assets behind; Next's docs copy them in after the build.
+      b.evidence.push({ file: b.file(config.file), reason: `output: 'standalone'` });
+      const copies = ['cp -r .next/static .next/standalone/.next/static', ...(facts.files.has('public/') ? ['cp -r public .next/standalone/public'] : [])];
+      return b.plan('Next.js', {
+        build: [b.build('next', 'build'), ...copies].join(' && '),
+        start: 'node .next/standalone/server.js',
+        env: { HOSTNAME: '0.0.0.0' },
+      });
     }
     return b.plan('Next.js', { build: b.build('next', 'build'), start: commands.exec('next', 'start -p $PORT') });
   }

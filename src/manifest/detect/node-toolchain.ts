@@ -126,9 +126,3 @@ export function nodeCommands(toolchain: NodeToolchain): NodeCommands {
       };
   }
 }
-
-/** How the package manager is told in one phrase: `pnpm from packageManager field "pnpm@9.1.0"`. */
-export function describeToolchain(toolchain: NodeToolchain): string {
-  if (!toolchain.evidence) return `${toolchain.packageManager}, no lockfile or packageManager field`;
-  return `${toolchain.packageManager} from ${toolchain.evidence.file} ${toolchain.evidence.reason}`;
-}

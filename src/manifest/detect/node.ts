@@ -22,10 +22,10 @@ export async function readPackageJson(scope: Scope): Promise<PackageJson | undef
   return value ? toPackageJson(value) : undefined;
 }
 
-/** Files of the package folder and its src/, as relative paths. */
+/** Files of the package folder and its src/, as relative paths; top-level folders end in `/`. */
 async function packageFiles(scope: Scope): Promise<Set<string>> {
   const files = new Set<string>();
-  for (const entry of await scope.tree.list(scope.dir)) if (entry.kind === 'file') files.add(entry.name);
+  for (const entry of await scope.tree.list(scope.dir)) files.add(entry.kind === 'file' ? entry.name : `${entry.name}/`);
   for (const entry of await scope.tree.list(fileIn(scope, 'src'))) if (entry.kind === 'file') files.add(`src/${entry.name}`);
   return files;
 }
