@@ -139,6 +139,18 @@ describe('choosing between signals', () => {
     expect(service!.notes).toContain('Dockerfile is present too; this service builds with the Express toolchain instead of it');
   });
 
+  it('two lockfiles: the packageManager field decides, and the stray lockfile is pointed out', async () => {
+    await files({
+      'package.json': JSON.stringify({ packageManager: 'npm@10.8.0', scripts: { start: 'node index.js' }, dependencies: { express: '^4' } }),
+      'index.js': 'require("express")().listen(process.env.PORT)',
+      'package-lock.json': '{}',
+      'yarn.lock': '# yarn lockfile v1\n',
+    });
+    const [service] = (await detect(dir)).services;
+    expect(service!.install).toBe('npm ci');
+    expect(service!.notes).toContain('yarn.lock also found; remove lockfiles of package managers other than npm');
+  });
+
   it('apps in sub-folders of a folder that is none itself become one service each', async () => {
     await files({
       'frontend/index.html': '<h1>hi</h1>',

@@ -12,6 +12,8 @@ export interface NodeToolchain {
   lockfile?: string;
   /** Yarn 2+ ("berry") takes `--immutable`, Yarn 1 `--frozen-lockfile`. */
   yarnBerry: boolean;
+  /** Lockfiles of other package managers lying next to the chosen one: a sign of a stale file. */
+  strayLockfiles?: string[];
 }
 
 const LOCKFILES: ReadonlyArray<[string, NodePackageManager]> = [
@@ -29,13 +31,16 @@ function fromPackageManagerField(field: string | undefined): { pm: NodePackageMa
   return { pm: match[1] as NodePackageManager, major: Number(match[2] ?? 0) };
 }
 
-async function findLockfile(scopes: Scope[]): Promise<{ file: string; pm: NodePackageManager } | undefined> {
+/** Every lockfile of the nearest folder that has any, in LOCKFILES order. */
+async function findLockfiles(scopes: Scope[]): Promise<Array<{ file: string; pm: NodePackageManager }>> {
   for (const scope of scopes) {
+    const found: Array<{ file: string; pm: NodePackageManager }> = [];
     for (const [name, pm] of LOCKFILES) {
-      if (await scope.tree.isFile(fileIn(scope, name))) return { file: fileIn(scope, name), pm };
+      if (await scope.tree.isFile(fileIn(scope, name))) found.push({ file: fileIn(scope, name), pm });
     }
+    if (found.length > 0) return found;
   }
-  return undefined;
+  return [];
 }
 
 async function isYarnBerry(scopes: Scope[], declaredMajor: number | undefined): Promise<boolean> {
@@ -54,7 +59,12 @@ async function isYarnBerry(scopes: Scope[], declaredMajor: number | undefined): 
  * since workspaces share the root's lockfile and field.
  */
 export async function detectNodeToolchain(scopes: Scope[], packages: PackageJson[]): Promise<NodeToolchain> {
-  const lock = await findLockfile(scopes);
+  const lockfiles = await findLockfiles(scopes);
+  const lock = lockfiles[0];
+  const stray = (pm: NodePackageManager): { strayLockfiles?: string[] } => {
+    const others = lockfiles.filter((entry) => entry.pm !== pm).map((entry) => entry.file);
+    return others.length > 0 ? { strayLockfiles: others } : {};
+  };
   for (const [index, pkg] of packages.entries()) {
     const declared = fromPackageManagerField(pkg.packageManager);
     if (!declared) continue;
@@ -62,8 +72,9 @@ export async function detectNodeToolchain(scopes: Scope[], packages: PackageJson
     return {
       packageManager: declared.pm,
       evidence: { file, reason: `packageManager field "${pkg.packageManager}"` },
-      lockfile: lock?.pm === declared.pm ? lock.file : undefined,
+      lockfile: lockfiles.find((entry) => entry.pm === declared.pm)?.file,
       yarnBerry: declared.pm === 'yarn' && (await isYarnBerry(scopes, declared.major)),
+      ...stray(declared.pm),
     };
   }
   if (lock) {
@@ -72,6 +83,7 @@ export async function detectNodeToolchain(scopes: Scope[], packages: PackageJson
       evidence: { file: lock.file, reason: 'lockfile' },
       lockfile: lock.file,
       yarnBerry: lock.pm === 'yarn' && (await isYarnBerry(scopes, undefined)),
+      ...stray(lock.pm),
     };
   }
   for (const [index, pkg] of packages.entries()) {

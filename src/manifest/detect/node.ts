@@ -102,6 +102,9 @@ export async function detectNode(scope: Scope, workspace?: NodeWorkspace): Promi
   let install: string | undefined;
   if (needsInstall) {
     install = workspace ? `cd ${upToRoot(scope.dir)} && ${commands.install}` : commands.install;
+    if (toolchain.strayLockfiles) {
+      notes.push(`${toolchain.strayLockfiles.join(' and ')} also found; remove lockfiles of package managers other than ${toolchain.packageManager}`);
+    }
     if (!toolchain.lockfile) {
       notes.push(`no ${toolchain.packageManager} lockfile found; commit one so every build installs the same versions`);
     }
