@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { dockerStart, parseDockerfile } from '../../src/manifest/detect/dockerfile.js';
 import { parseGoMod } from '../../src/manifest/detect/go.js';
 import { dnsLabel, uniqueName } from '../../src/manifest/detect/names.js';
-import { scriptEntry } from '../../src/manifest/detect/node-plan.js';
+import { scriptEntry } from '../../src/manifest/detect/node-facts.js';
 import { toPackageJson } from '../../src/manifest/detect/node-package.js';
 import { detectNodeToolchain, nodeCommands } from '../../src/manifest/detect/node-toolchain.js';
 import { parseRequirement } from '../../src/manifest/detect/python-deps.js';

@@ -1,4 +1,5 @@
-import { CONFIG_EXTENSIONS, entryFiles, NODE_CONFIG_STEMS, NODE_PLAIN_FILES, planNode } from './node-plan.js';
+import { CONFIG_EXTENSIONS, entryFiles, NODE_CONFIG_STEMS, NODE_PLAIN_FILES } from './node-facts.js';
+import { planNode } from './node-plan.js';
 import { dependencyCount, toPackageJson, type PackageJson } from './node-package.js';
 import { detectNodeToolchain, nodeCommands, type NodeToolchain } from './node-toolchain.js';
 import { fileIn, readIn, readJsonObject, shellQuote, upToRoot, type Scope } from './read.js';
