@@ -339,7 +339,9 @@ export class ControlPlane {
       }
       const durationMs = Math.round(performance.now() - started);
 
-      const environment = (current?.deploymentId ? ((await store.deployments.get(current.deploymentId))?.config as DeploymentPlan | undefined) : undefined)?.environment;
+      // The environment's settings (warm_for, drain) as the latest deployment here declared them.
+      const [latest] = await store.deployments.list({ serviceId: t.service.id, environmentId: t.environment.id, limit: 1 });
+      const environment = (latest?.config as DeploymentPlan | undefined)?.environment;
       await this.warm.keep({
         revisionId: live.revisionId,
         serviceId: t.service.id,

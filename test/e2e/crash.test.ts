@@ -65,7 +65,14 @@ describe('surviving a control-plane crash', () => {
     });
     const pending = cli(['deploy', slow, '--json'], env);
     const load = steadyLoad(routerPort, HOST, 4);
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const listDeployments = async () =>
+      (await (await request(`http://127.0.0.1:${apiPort}/v1/deployments?project=hello`, { headers: { authorization: `Bearer ${env.MAESTRO_TOKEN}` } })).body.json()) as {
+        deployments: Array<{ status: string; error: string | null }>;
+      };
+    const deadline = Date.now() + 60_000;
+    while ((await listDeployments()).deployments[0]?.status !== 'building' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
 
     controlPlane.kill('SIGKILL');
     await new Promise((resolve) => controlPlane!.once('exit', resolve));
@@ -88,9 +95,7 @@ describe('surviving a control-plane crash', () => {
     expect(after.services[0]).toMatchObject({ status: 'serving', release: 1 });
     expect(after.services[0]!.replicas.map((r) => r.pid)).toEqual(pidsBefore);
 
-    const list = (await (await request(`http://127.0.0.1:${apiPort}/v1/deployments?project=hello`, { headers: { authorization: `Bearer ${env.MAESTRO_TOKEN}` } })).body.json()) as {
-      deployments: Array<{ status: string; error: string | null }>;
-    };
+    const list = await listDeployments();
     expect(list.deployments.filter((d) => ['pending', 'building', 'deploying'].includes(d.status))).toEqual([]);
     expect(list.deployments[0]).toMatchObject({ status: 'failed', error: expect.stringContaining('interrupted') });
 
