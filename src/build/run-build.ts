@@ -50,6 +50,8 @@ export interface RunBuildInput {
 export interface RunBuildResult {
   /** The service folder after the build, node_modules and build output included. */
   artifactDir: string;
+  /** The whole source tree after the build; a monorepo service needs its workspace beside it. */
+  sourceDir: string;
   steps: StepResult[];
 }
 
@@ -112,7 +114,7 @@ export async function runBuild(input: RunBuildInput): Promise<RunBuildResult> {
     });
     if (!succeeded) throw stepError(name, outcome, tail, steps, input.timeoutMs ?? 0);
   }
-  return { artifactDir, steps };
+  return { artifactDir, sourceDir, steps };
 }
 
 function stepError(

@@ -120,7 +120,8 @@ export class Deployer {
           durationMs: step.durationMs,
         });
       }
-      const artifact = await packArtifact(result.artifactDir, artifacts);
+      // The whole tree is the artifact: a service in a monorepo runs beside the workspace packages it uses.
+      const artifact = await packArtifact(result.sourceDir, artifacts);
       await store.artifacts.record({ digest: artifact.digest, sizeBytes: artifact.size, path: artifacts.path(artifact.digest) });
       await store.builds.finish(build.id, { status: 'succeeded', artifactDigest: artifact.digest });
       await store.settings.set(`build-output:${key}`, artifact.digest);
@@ -235,7 +236,7 @@ export class Deployer {
   }
 
   private async runRelease(revision: Revision, config: ServiceConfig, log: DeploymentLog): Promise<void> {
-    const dir = await this.deps.runner.materialize(revision);
+    const dir = join(await this.deps.runner.materialize(revision), config.path);
     const result = await runCommand({
       command: config.release!,
       cwd: dir,

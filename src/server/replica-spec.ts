@@ -9,7 +9,9 @@ import type { ReplicaSpec } from '../runtime/index.js';
  * manifest declares plus what every app needs to run (PATH, HOME, locale).
  */
 export function replicaSpec(input: { replicaId: string; revisionId: string; dir: string; config: ServiceConfig }): ReplicaSpec {
-  const { config, dir } = input;
+  const { config } = input;
+  // The artifact is the whole source tree; the service runs in its own folder of it.
+  const dir = join(input.dir, config.path);
   const command =
     config.runtime === 'static' ? maestroShellCommand('serve-static', join(dir, config.static?.dir ?? '.')) : config.start;
   return {

@@ -46,6 +46,18 @@ describe('the bundled examples deploy as they are', () => {
     expect(status.services[0]!.replicas.map((r) => r.state)).toEqual(['healthy', 'healthy']);
   }, 180_000);
 
+  it('deploys every service of a monorepo, each running beside the workspace packages it uses', async () => {
+    const result = await cli(['deploy', join(EXAMPLES, 'monorepo'), '--json'], maestro.env);
+    expect(result.code, result.stderr).toBe(0);
+    const { deployments } = JSON.parse(result.stdout) as { deployments: Array<{ service: string; status: string }> };
+    expect(deployments.map((d) => [d.service, d.status]).sort()).toEqual([
+      ['api', 'succeeded'],
+      ['web', 'succeeded'],
+    ]);
+    expect((await routerGet(maestro.routerPort, 'web.production.acme.localhost')).body).toContain('Hello, web, from a workspace package');
+    expect(JSON.parse((await routerGet(maestro.routerPort, 'api.production.acme.localhost')).body)).toEqual({ service: 'api', ok: true });
+  });
+
   it('maestro init writes a manifest for a plain Node app that deploys as is', async () => {
     const dir = await exampleCopy('node-hello');
     await rm(join(dir, 'maestro.yml'));
