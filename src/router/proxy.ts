@@ -1,4 +1,5 @@
-import { request as httpRequest, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { acceptableRequestId, clientAddress, normalizeHost, stripHopByHop, upstreamRequestHeaders } from './headers.js';
@@ -13,15 +14,16 @@ import {
   type RouterErrorPage,
 } from './pages.js';
 import type { Backend, Route } from './route-table.js';
-import { REVISION_HEADER, UpstreamRotation, parseUpstream, selectBackend } from './select.js';
-import type { UpstreamAgents } from './upstream-agents.js';
+import { REVISION_HEADER, UpstreamRotation, selectBackend } from './select.js';
+import { RequestBody } from './request-body.js';
+import type { UpstreamPools } from './upstream-pools.js';
 
 /** What the proxy needs from the rest of the router. */
 export interface ProxyContext {
   lookup(host: string): Route | undefined;
   metrics: RouterMetrics;
   rotation: UpstreamRotation;
-  agents: UpstreamAgents;
+  pools: UpstreamPools;
   upstreamTimeoutMs: number;
   /** True while shutting down: answers carry `Connection: close` so clients move on. */
   draining(): boolean;
@@ -44,7 +46,17 @@ export interface AccessLogEntry {
 // RFC 9110 §9.2.2: repeating these has the same effect as sending them once.
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 // Failures that mean the app never saw (or never answered) the request.
-const CONNECTION_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+const CONNECTION_FAILURES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 /** A status the client did not wait for (nginx's convention), so it is not held against the revision. */
 const CLIENT_CLOSED = 499;
@@ -122,12 +134,9 @@ function forward(context: ProxyContext, req: IncomingMessage, res: ServerRespons
     clientAddress: clientAddress(req.socket.remoteAddress),
     originalHost: req.headers.host,
   });
-  const bodyless = !hasBody(req);
-  // A chunked upload must stay chunked: node only chunks some methods (POST, PUT, PATCH) by default.
-  if (!bodyless && headers['content-length'] === undefined) headers['transfer-encoding'] = 'chunked';
-  let bodyStarted = false;
+  const body = hasBody(req) ? new RequestBody(req) : null;
   let answered = false;
-  let current: ClientRequest | undefined;
+  let controller: Dispatcher.DispatchController | undefined;
   let upstream = context.rotation.next(backend)!;
 
   const done = (status: number): void => {
@@ -137,91 +146,69 @@ function forward(context: ProxyContext, req: IncomingMessage, res: ServerRespons
     forwarding.log(status, backend.revision, upstream);
   };
 
+  const fail = (page: RouterErrorPage): void => {
+    if (res.headersSent) res.destroy();
+    else sendPage(req, res, page, { [REVISION_HEADER]: backend.revision, 'x-request-id': requestId, ...forwarding.closeHeader });
+    done(page.status);
+  };
+
   // The client went away: stop the upstream work it was waiting for.
   res.once('close', () => {
-    if (!res.writableFinished) {
-      current?.destroy();
-      done(CLIENT_CLOSED);
-    }
+    if (res.writableFinished) return;
+    controller?.abort(new Error('client closed the connection'));
+    done(CLIENT_CLOSED);
   });
 
   const attempt = (retried: boolean): void => {
-    const { host, port } = parseUpstream(upstream);
-    const upstreamReq = httpRequest({ host, port, method, path: req.url, headers, agent: context.agents.get(upstream), setHost: false });
-    current = upstreamReq;
-    let timedOut = false;
     let responded = false;
-
-    upstreamReq.setTimeout(context.upstreamTimeoutMs, () => {
-      timedOut = true;
-      upstreamReq.destroy();
-    });
-
-    upstreamReq.on('error', (error: NodeJS.ErrnoException) => {
-      if (responded || res.destroyed) return;
-      if (timedOut) {
-        fail(gatewayTimeoutPage(route.host, backend.revision, context.upstreamTimeoutMs));
-        return;
-      }
-      const code = error.code ?? '';
-      const mayRetry = !retried && !bodyStarted && CONNECTION_FAILURES.has(code) && IDEMPOTENT_METHODS.has(method);
-      if (mayRetry) {
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(requestController) {
+        controller = requestController;
+      },
+      onResponseStart(requestController, statusCode, responseHeaders, statusMessage) {
+        // 1xx interim answers (100 Continue, 103 Early Hints) are the app's business with us, not the client's.
+        if (statusCode < 200) return;
+        responded = true;
+        const outgoing = stripHopByHop(responseHeaders as IncomingHttpHeaders);
+        outgoing[REVISION_HEADER] = backend.revision;
+        if (outgoing['x-request-id'] === undefined) outgoing['x-request-id'] = requestId;
+        if (forwarding.closeHeader.connection) outgoing.connection = 'close';
+        res.writeHead(statusCode, statusMessage || undefined, outgoing);
+        res.on('drain', () => requestController.resume());
+      },
+      onResponseData(requestController, chunk) {
+        // Backpressure: a slow client slows the read from the app instead of filling the router's memory.
+        if (!res.write(chunk)) requestController.pause();
+      },
+      onResponseEnd() {
+        res.end();
+        done(res.statusCode);
+      },
+      onResponseError(_requestController, error: Error & { code?: string }) {
+        if (res.destroyed && !responded) return;
+        if (responded) {
+          // The app died (or went silent past the timeout) halfway through its answer: the client gets a
+          // cut-off response, the revision a 502.
+          res.destroy();
+          done(502);
+          return;
+        }
+        const code = error.code ?? '';
+        if (code === 'UND_ERR_HEADERS_TIMEOUT') {
+          fail(gatewayTimeoutPage(route.host, backend.revision, context.upstreamTimeoutMs));
+          return;
+        }
+        const mayRetry = !retried && (body === null || !body.started) && CONNECTION_FAILURES.has(code) && IDEMPOTENT_METHODS.has(method) && !res.destroyed;
         const other = backend.upstreams.find((candidate) => candidate !== upstream);
-        // Another replica of the same revision if there is one; otherwise, when the failure was a kept-alive
-        // connection the app had just closed, a fresh connection to the same one.
-        const next = other ?? (upstreamReq.reusedSocket ? upstream : undefined);
-        if (next !== undefined) {
-          upstream = next;
+        if (mayRetry && other !== undefined) {
+          upstream = other;
           attempt(true);
           return;
         }
-      }
-      fail(badGatewayPage(route.host, backend.revision, describeFailure(code, error)));
-    });
-
-    upstreamReq.on('response', (upstreamRes: IncomingMessage) => {
-      responded = true;
-      const status = upstreamRes.statusCode ?? 502;
-      const responseHeaders = stripHopByHop(upstreamRes.headers);
-      responseHeaders[REVISION_HEADER] = backend.revision;
-      if (responseHeaders['x-request-id'] === undefined) responseHeaders['x-request-id'] = requestId;
-      Object.assign(responseHeaders, forwarding.closeHeader);
-      res.writeHead(status, upstreamRes.statusMessage, responseHeaders);
-      upstreamRes.pipe(res);
-      res.once('finish', () => done(status));
-      // The app died (or went silent past the timeout) halfway through its answer: the client gets a
-      // cut-off response, the revision a 502.
-      upstreamRes.on('error', () => {});
-      upstreamRes.once('close', () => {
-        if (upstreamRes.complete) return;
-        done(502);
-        res.destroy();
-      });
-    });
-
-    if (bodyless) {
-      upstreamReq.end();
-      return;
-    }
-    // Hold the body back until the connection is up, so a refused connection can still be retried.
-    upstreamReq.once('socket', (socket) => {
-      const start = (): void => {
-        if (upstreamReq.destroyed) return;
-        bodyStarted = true;
-        req.pipe(upstreamReq);
-      };
-      if (socket.connecting) socket.once('connect', start);
-      else start();
-    });
-  };
-
-  const fail = (page: RouterErrorPage): void => {
-    if (res.headersSent) {
-      res.destroy();
-    } else {
-      sendPage(req, res, page, { [REVISION_HEADER]: backend.revision, 'x-request-id': requestId, ...forwarding.closeHeader });
-    }
-    done(page.status);
+        fail(badGatewayPage(route.host, backend.revision, describeFailure(code, error)));
+      },
+    };
+    context.pools.get(upstream).dispatch({ method, path: req.url ?? '/', headers: headers as Record<string, string | string[]>, body }, handler);
   };
 
   attempt(false);
@@ -232,7 +219,10 @@ function describeFailure(code: string, error: Error): string {
     case 'ECONNREFUSED':
       return 'connection refused';
     case 'ECONNRESET':
-      return 'connection reset before an answer';
+    case 'UND_ERR_SOCKET':
+      return 'connection closed before an answer';
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'connection timed out';
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
       return 'host unreachable';

@@ -9,7 +9,7 @@ import { EMPTY_TABLE, RouteState } from './route-state.js';
 import type { RouteTable } from './route-table.js';
 import { UpstreamRotation } from './select.js';
 import { loadStateFile, writeStateFile } from './state-file.js';
-import { UpstreamAgents } from './upstream-agents.js';
+import { UpstreamPools } from './upstream-pools.js';
 import { handleUpgrade, type UpgradeTracker } from './websocket.js';
 
 export interface RouterOptions {
@@ -43,7 +43,7 @@ export interface RouterHandle {
 }
 
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 60_000;
-const SWEEP_INTERVAL_MS = 5_000;
+const SWEEP_INTERVAL_MS = 60_000;
 /** How long a revision no table mentions keeps its metrics after its last request. */
 const RETIRED_METRICS_MS = 10 * 60_000;
 
@@ -97,14 +97,15 @@ export async function startRouter(options: RouterOptions): Promise<RouterHandle>
 
   const metrics = new RouterMetrics();
   const rotation = new UpstreamRotation();
-  const agents = new UpstreamAgents();
+  const upstreamTimeoutMs = options.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
+  const pools = new UpstreamPools(upstreamTimeoutMs);
   const state = new RouteState(
     initial,
     (table) => writeStateFile(options.stateFile, table),
     (table, previous) => {
       logger.info({ version: table.version, previousVersion: previous.version, routes: table.routes.length }, 'route table applied');
       rotation.retain(state.revisions());
-      agents.sweep(activeUpstreams(table));
+      pools.retain(activeUpstreams(table));
     },
   );
   let draining = false;
@@ -114,8 +115,8 @@ export async function startRouter(options: RouterOptions): Promise<RouterHandle>
     lookup: (name) => state.lookup(name),
     metrics,
     rotation,
-    agents,
-    upstreamTimeoutMs: options.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS,
+    pools,
+    upstreamTimeoutMs,
     draining: () => draining,
     accessLog: accessLogOn ? (entry: AccessLogEntry) => logger.info(entry, 'request') : undefined,
   };
@@ -139,10 +140,7 @@ export async function startRouter(options: RouterOptions): Promise<RouterHandle>
     throw error;
   }
 
-  const sweeper = setInterval(() => {
-    agents.sweep(activeUpstreams(state.table));
-    metrics.prune(state.revisions(), RETIRED_METRICS_MS);
-  }, SWEEP_INTERVAL_MS);
+  const sweeper = setInterval(() => metrics.prune(state.revisions(), RETIRED_METRICS_MS), SWEEP_INTERVAL_MS);
   sweeper.unref();
 
   logger.info(
@@ -164,7 +162,7 @@ export async function startRouter(options: RouterOptions): Promise<RouterHandle>
       }
       proxy.closeAllConnections();
       for (const socket of upgrades) socket.destroy();
-      agents.destroyAll();
+      await pools.destroyAll();
       const adminStopped = closeServer(admin);
       admin.closeAllConnections();
       await Promise.all([stopped, adminStopped]);

@@ -22,7 +22,7 @@ export interface Upstream {
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** An app that answers `{revision, method, url, headers}` as JSON, unless given its own handler. */
+/** An app that answers `{revision, method, url, headers, body}` as JSON, unless given its own handler. */
 export async function startUpstream(name: string, handler?: Handler): Promise<Upstream> {
   let connections = 0;
   const requests: IncomingMessage[] = [];
@@ -32,9 +32,14 @@ export async function startUpstream(name: string, handler?: Handler): Promise<Up
       handler(req, res);
       return;
     }
-    const body = JSON.stringify({ revision: name, method: req.method, url: req.url, headers: req.headers });
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const received = Buffer.concat(chunks).toString('utf8');
+      const body = JSON.stringify({ revision: name, method: req.method, url: req.url, headers: req.headers, body: received });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
   });
   server.on('connection', () => {
     connections += 1;
