@@ -196,4 +196,50 @@ CREATE TABLE settings (
 );
 `;
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial schema', sql: INITIAL }];
+/** Pipeline steps and the durable job queue that runners take builds from. */
+const PIPELINES = `
+CREATE TABLE build_steps (
+  build_id text NOT NULL CONSTRAINT build_steps_build_fk REFERENCES builds (id) ON DELETE CASCADE,
+  name text NOT NULL CONSTRAINT build_steps_name_check CHECK (name IN ('install', 'build', 'test', 'package')),
+  position integer NOT NULL,
+  status text NOT NULL CONSTRAINT build_steps_status_check
+    CHECK (status IN ('pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled')),
+  command text,
+  exit_code integer,
+  cache text CONSTRAINT build_steps_cache_check CHECK (cache IN ('hit', 'miss')),
+  attempt integer NOT NULL DEFAULT 0,
+  error text,
+  started_at timestamptz,
+  finished_at timestamptz,
+  PRIMARY KEY (build_id, name)
+);
+
+CREATE TABLE jobs (
+  id text PRIMARY KEY,
+  seq bigint GENERATED ALWAYS AS IDENTITY,
+  kind text NOT NULL,
+  project_id text,
+  build_id text CONSTRAINT jobs_build_fk REFERENCES builds (id) ON DELETE CASCADE,
+  payload jsonb NOT NULL DEFAULT '{}'::jsonb,
+  status text NOT NULL CONSTRAINT jobs_status_check
+    CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+  attempts integer NOT NULL DEFAULT 0,
+  max_attempts integer NOT NULL DEFAULT 3,
+  run_after timestamptz NOT NULL DEFAULT now(),
+  lease_owner text,
+  lease_expires_at timestamptz,
+  cancel_requested boolean NOT NULL DEFAULT false,
+  error text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  started_at timestamptz,
+  finished_at timestamptz
+);
+CREATE INDEX jobs_ready ON jobs (seq) WHERE status = 'queued';
+CREATE INDEX jobs_running ON jobs (project_id) WHERE status = 'running';
+CREATE UNIQUE INDEX jobs_one_per_build ON jobs (build_id) WHERE status IN ('queued', 'running');
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial schema', sql: INITIAL },
+  { version: 2, name: 'pipelines and job queue', sql: PIPELINES },
+];

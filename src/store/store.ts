@@ -19,6 +19,8 @@ import { replicasRepository, type ReplicasRepository } from './repositories/repl
 import { revisionsRepository, type RevisionsRepository } from './repositories/revisions.js';
 import { settingsRepository, type SettingsRepository } from './repositories/settings.js';
 import { tokensRepository, type TokensRepository } from './repositories/tokens.js';
+import { buildStepsRepository, type BuildStepsRepository } from './repositories/build-steps.js';
+import { jobsRepository, type JobsRepository } from './repositories/jobs.js';
 
 /** Everything Maestro remembers. Every step of a change is a record here, so any step can resume after a crash. */
 export interface Store {
@@ -45,6 +47,10 @@ export interface Store {
   replicas: ReplicasRepository;
   events: EventsRepository;
   tokens: TokensRepository;
+  /** The stages of each build's pipeline. */
+  buildSteps: BuildStepsRepository;
+  /** The durable job queue runners take builds from. */
+  jobs: JobsRepository;
   settings: SettingsRepository;
 }
 
@@ -63,6 +69,8 @@ function repositories(q: Queryable) {
     replicas: replicasRepository(q),
     events: eventsRepository(q),
     tokens: tokensRepository(q),
+    buildSteps: buildStepsRepository(q),
+    jobs: jobsRepository(q),
     settings: settingsRepository(q),
   };
 }

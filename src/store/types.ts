@@ -191,3 +191,44 @@ export interface Token {
 
 /** The name the rest of Maestro may know it by; StoredEvent avoids shadowing the global Event. */
 export type { StoredEvent as Event };
+
+export type BuildStepName = 'install' | 'build' | 'test' | 'package';
+export type BuildStepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+
+/** One stage of a build's pipeline, with its outcome. */
+export interface BuildStep {
+  buildId: string;
+  name: BuildStepName;
+  position: number;
+  status: BuildStepStatus;
+  command?: string;
+  exitCode?: number;
+  cache?: 'hit' | 'miss';
+  /** How many times it started (a resumed build runs an interrupted step again). */
+  attempt: number;
+  error?: string;
+  startedAt?: Date;
+  finishedAt?: Date;
+}
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** A unit of work in the durable queue, leased to one runner at a time. */
+export interface Job {
+  id: string;
+  kind: string;
+  projectId?: string;
+  buildId?: string;
+  payload: unknown;
+  status: JobStatus;
+  attempts: number;
+  maxAttempts: number;
+  runAfter: Date;
+  leaseOwner?: string;
+  leaseExpiresAt?: Date;
+  cancelRequested: boolean;
+  error?: string;
+  createdAt: Date;
+  startedAt?: Date;
+  finishedAt?: Date;
+}

@@ -3,7 +3,7 @@ import type { Queryable } from '../db.js';
 import { newId } from '../ids.js';
 import { compact, opt } from '../rows.js';
 import type { Build, BuildOutcome, BuildStatus } from '../types.js';
-import { checkOneOf, checkText } from '../validate.js';
+import { checkLimit, checkOneOf, checkText } from '../validate.js';
 
 interface BuildRow {
   id: string;
@@ -39,6 +39,8 @@ export interface BuildsRepository {
   finish(id: string, outcome: { status: BuildOutcome; artifactDigest?: string; error?: string }): Promise<Build>;
   /** Oldest first. */
   forDeployment(deploymentId: string): Promise<Build[]>;
+  /** Newest first, optionally of one project. */
+  recent(filter: { projectId?: string; limit?: number }): Promise<Build[]>;
 }
 
 export function buildsRepository(q: Queryable): BuildsRepository {
@@ -92,6 +94,15 @@ export function buildsRepository(q: Queryable): BuildsRepository {
 
     async forDeployment(deploymentId) {
       const rows = await q.query<BuildRow>('SELECT * FROM builds WHERE deployment_id = $1 ORDER BY seq', [deploymentId]);
+      return rows.map(toBuild);
+    },
+
+    async recent({ projectId, limit }) {
+      const rows = await q.query<BuildRow>(
+        `SELECT b.* FROM builds b JOIN deployments d ON d.id = b.deployment_id
+         WHERE ($1::text IS NULL OR d.project_id = $1) ORDER BY b.seq DESC LIMIT $2`,
+        [projectId ?? null, checkLimit(limit, 50, 1000)],
+      );
       return rows.map(toBuild);
     },
   };
