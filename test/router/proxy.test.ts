@@ -314,6 +314,21 @@ describe('router proxy', () => {
     const missing = await openWebSocket(router.port, 'ghost.production.shop.localhost');
     expect(missing.status).toBe(404);
     missing.socket.destroy();
+
+    // A dead replica is stepped over like for plain requests; with none alive the handshake gets a 502.
+    const dead = await deadAddress();
+    await push([route(HOST, [{ revision: 'ws', weight: 100, upstreams: [dead, v1.address] }])]);
+    for (let index = 0; index < 2; index++) {
+      const retried = await openWebSocket(router.port, HOST);
+      expect(retried.status).toBe(101);
+      retried.send('ping');
+      expect(await retried.receive()).toBe('v1:ping');
+      retried.socket.destroy();
+    }
+    await push([route(HOST, [{ revision: 'ws', weight: 100, upstreams: [dead] }])]);
+    const refused = await openWebSocket(router.port, HOST);
+    expect(refused.status).toBe(502);
+    refused.socket.destroy();
   });
 
   it('measures revisions: stats with a window and Prometheus text', async () => {

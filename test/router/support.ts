@@ -137,6 +137,9 @@ export function acceptWebSockets(upstream: Upstream): void {
     }
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${acceptKey(key)}\r\n\r\n`);
     let buffered = Buffer.alloc(0);
+    // Upgraded sockets of an http.Server allow half-open connections: close our side when the peer does.
+    socket.on('end', () => socket.end());
+    socket.on('error', () => socket.destroy());
     socket.on('data', (chunk: Buffer) => {
       buffered = Buffer.concat([buffered, chunk]);
       for (;;) {
