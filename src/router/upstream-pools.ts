@@ -33,11 +33,6 @@ export class UpstreamPools {
     return pool;
   }
 
-  /** Connections currently open to an upstream, for stats and tests. */
-  openConnections(upstream: string): number {
-    return this.pools.get(upstream)?.stats.connected ?? 0;
-  }
-
   /**
    * Close the pools of upstreams no table routes to. `close()` lets the requests already running on them
    * finish (a draining revision) and refuses new ones; a table that brings the upstream back gets a new pool.
