@@ -25,6 +25,7 @@ export type { ReplicasRepository } from './repositories/replicas.js';
 export type { EventsRepository } from './repositories/events.js';
 export type { TokensRepository } from './repositories/tokens.js';
 export type { SettingsRepository } from './repositories/settings.js';
+export type { RemoteCacheRepository } from './repositories/remote-cache.js';
 export { BUILD_STEP_NAMES, type BuildStepsRepository } from './repositories/build-steps.js';
 export type { JobsRepository, ClaimOptions } from './repositories/jobs.js';
 export type * from './types.js';

@@ -239,7 +239,29 @@ CREATE INDEX jobs_running ON jobs (project_id) WHERE status = 'running';
 CREATE UNIQUE INDEX jobs_one_per_build ON jobs (build_id) WHERE status IN ('queued', 'running');
 `;
 
+// Task outputs of the developers' own Turborepo and Nx builds, keyed by project (the namespace) and the
+// client's task hash. The bytes are content-addressed files under the data directory, named by digest;
+// entries with the same bytes share one file, so a file goes only when no entry names its digest.
+const REMOTE_CACHE = `
+CREATE TABLE remote_cache_entries (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  project_id text NOT NULL CONSTRAINT remote_cache_project_fk REFERENCES projects (id) ON DELETE CASCADE,
+  hash text NOT NULL,
+  digest text NOT NULL,
+  size_bytes bigint NOT NULL,
+  duration_ms bigint,
+  tag text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  last_access_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT remote_cache_key UNIQUE (project_id, hash)
+);
+-- eviction walks entries from the least recently used
+CREATE INDEX remote_cache_by_access ON remote_cache_entries (last_access_at);
+CREATE INDEX remote_cache_by_digest ON remote_cache_entries (digest);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL },
   { version: 2, name: 'pipelines and job queue', sql: PIPELINES },
+  { version: 3, name: 'remote cache', sql: REMOTE_CACHE },
 ];

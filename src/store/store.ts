@@ -15,6 +15,7 @@ import {
   type ServicesRepository,
 } from './repositories/projects.js';
 import { releasesRepository, type ReleasesRepository } from './repositories/releases.js';
+import { remoteCacheRepository, type RemoteCacheRepository } from './repositories/remote-cache.js';
 import { replicasRepository, type ReplicasRepository } from './repositories/replicas.js';
 import { revisionsRepository, type RevisionsRepository } from './repositories/revisions.js';
 import { settingsRepository, type SettingsRepository } from './repositories/settings.js';
@@ -52,6 +53,8 @@ export interface Store {
   /** The durable job queue runners take builds from. */
   jobs: JobsRepository;
   settings: SettingsRepository;
+  /** Turborepo and Nx task outputs: which blob holds each (project, task hash). */
+  remoteCache: RemoteCacheRepository;
 }
 
 function repositories(q: Queryable) {
@@ -72,6 +75,7 @@ function repositories(q: Queryable) {
     buildSteps: buildStepsRepository(q),
     jobs: jobsRepository(q),
     settings: settingsRepository(q),
+    remoteCache: remoteCacheRepository(q),
   };
 }
 

@@ -232,3 +232,37 @@ export interface Job {
   startedAt?: Date;
   finishedAt?: Date;
 }
+
+/** A Turborepo or Nx task output in the remote cache; the bytes are the content-addressed blob `digest`. */
+export interface RemoteCacheEntry {
+  id: number;
+  projectId: string;
+  /** The client's task hash. */
+  hash: string;
+  digest: string;
+  sizeBytes: number;
+  /** How long the task took to compute, as the client reported it (Turborepo's x-artifact-duration). */
+  durationMs?: number;
+  /** The client's opaque tag, returned unchanged (Turborepo's artifact signature). */
+  tag?: string;
+  createdAt: Date;
+  lastAccessAt: Date;
+}
+
+export interface NewRemoteCacheEntry {
+  projectId: string;
+  hash: string;
+  digest: string;
+  sizeBytes: number;
+  durationMs?: number;
+  tag?: string;
+}
+
+/** What eviction needs to know of an entry. */
+export interface RemoteCacheUsageRow {
+  id: number;
+  projectId: string;
+  digest: string;
+  sizeBytes: number;
+  lastAccessAt: Date;
+}
