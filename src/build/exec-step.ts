@@ -1,12 +1,15 @@
 /**
  * Runs one shell command as its own process group and streams its output line by line. This is
- * the single place a build step touches the operating system, so a sandbox can wrap it later.
+ * the single place a build step touches the operating system: the sandbox, the lower priority and
+ * the memory limit all wrap it here.
  */
 import { spawn } from 'node:child_process';
-import { constants } from 'node:os';
+import { constants, setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import type { Readable, Writable } from 'node:stream';
 import { MaestroError } from '../common/index.js';
 import { LineSplitter } from './line-splitter.js';
+import { prepareStep, type PreparedStep, type StepLimits, type StepPriority, type StepSandboxOptions } from './sandbox/index.js';
 
 export type OutputStream = 'stdout' | 'stderr';
 
@@ -21,6 +24,14 @@ export interface ExecStepInput {
   timeoutMs?: number;
   /** How long the group gets between SIGTERM and SIGKILL. */
   killGraceMs?: number;
+  /** Run in bubblewrap by the policy; unsandboxed as before when not given. */
+  sandbox?: StepSandboxOptions;
+  /** Lower the step's CPU and I/O priority (and give it a small CPU share); normal priority when not given. */
+  priority?: StepPriority;
+  /** A memory limit (through a cgroup) and a time limit; with `timeoutMs` too, the shorter one holds. */
+  limits?: StepLimits;
+  /** Lines about how the step runs (unsandboxed, a limit not in force), before its output; onLine on stderr when not given. */
+  onNotice?: (line: string) => void;
 }
 
 export interface ExecStepOutcome {
@@ -30,20 +41,67 @@ export interface ExecStepOutcome {
   durationMs: number;
   /** Why it ended: on its own, or because it ran out of time or was cancelled. */
   ended: 'exited' | 'timed_out' | 'cancelled';
+  /** True when it failed because the kernel killed part of it for going over `limits.memoryBytes`. */
+  outOfMemory?: boolean;
 }
 
 const DEFAULT_KILL_GRACE_MS = 2000;
 /** After the shell exits, how long stray holders of its output pipes may keep them open. */
 const CLOSE_WAIT_MS = 1000;
 
-export function execStep(input: ExecStepInput): Promise<ExecStepOutcome> {
+export async function execStep(input: ExecStepInput): Promise<ExecStepOutcome> {
   const started = performance.now();
-  if (input.signal?.aborted) {
-    return Promise.resolve({ exitCode: 128 + constants.signals.SIGTERM, signal: null, durationMs: 0, ended: 'cancelled' });
+  const cancelled: ExecStepOutcome = { exitCode: 128 + constants.signals.SIGTERM, signal: null, durationMs: 0, ended: 'cancelled' };
+  if (input.signal?.aborted) return cancelled;
+  const prepared = await prepareStep({
+    command: input.command,
+    cwd: input.cwd,
+    env: input.env,
+    ...(input.sandbox ? { sandbox: input.sandbox } : {}),
+    ...(input.priority ? { priority: input.priority } : {}),
+    ...(input.limits?.memoryBytes !== undefined ? { memoryBytes: input.limits.memoryBytes } : {}),
+  });
+  try {
+    const notice = input.onNotice ?? ((line: string) => input.onLine(line, 'stderr'));
+    for (const note of prepared.notes) notice(note);
+    if (input.signal?.aborted) return cancelled;
+    const limits = [input.timeoutMs, input.limits?.timeoutMs].filter((value): value is number => value !== undefined);
+    const outcome = await runProcess(input, prepared, started, limits.length > 0 ? Math.min(...limits) : undefined);
+    if (prepared.cgroups?.memoryLimited && outcome.ended === 'exited' && outcome.exitCode !== 0 && (await prepared.cgroups.outOfMemory())) {
+      return { ...outcome, outOfMemory: true };
+    }
+    return outcome;
+  } finally {
+    await prepared.cgroups?.remove();
   }
+}
+
+function runProcess(input: ExecStepInput, prepared: PreparedStep, started: number, timeoutMs: number | undefined): Promise<ExecStepOutcome> {
+  const { launch } = prepared;
   return new Promise((resolve, reject) => {
-    // detached: the shell leads a new process group, so everything it starts can be killed together.
-    const child = spawn('/bin/sh', ['-c', input.command], { cwd: input.cwd, env: input.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    // detached: the first process leads a new process group, so everything it starts can be killed together.
+    const child = spawn(launch.command, launch.args, {
+      cwd: input.cwd,
+      env: input.env,
+      detached: true,
+      stdio: launch.fd3 ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
+    });
+    // Piped by the stdio option above, whichever form it took.
+    const childOut = child.stdout as Readable;
+    const childErr = child.stderr as Readable;
+    const fd3 = child.stdio[3] as Writable | null | undefined;
+    if (launch.fd3 && fd3) {
+      // The sandbox options (the environment, secrets included) go through a pipe, never the command line.
+      fd3.on('error', () => undefined);
+      fd3.end(launch.fd3);
+    }
+    if (prepared.niceAfterSpawn !== undefined && child.pid !== undefined) {
+      try {
+        setPriority(child.pid, prepared.niceAfterSpawn);
+      } catch {
+        // Gone already, or not allowed: the step runs at normal priority.
+      }
+    }
     let ended: ExecStepOutcome['ended'] = 'exited';
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let settled = false;
@@ -77,12 +135,12 @@ export function execStep(input: ExecStepInput): Promise<ExecStepOutcome> {
     };
     const stdout = new LineSplitter(emit('stdout'));
     const stderr = new LineSplitter(emit('stderr'));
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    childOut.on('data', (chunk: Buffer) => stdout.push(chunk));
+    childErr.on('data', (chunk: Buffer) => stderr.push(chunk));
 
     const onAbort = (): void => stop('cancelled');
     input.signal?.addEventListener('abort', onAbort, { once: true });
-    if (input.timeoutMs !== undefined) timers.push(setTimeout(() => stop('timed_out'), Math.max(0, input.timeoutMs)));
+    if (timeoutMs !== undefined) timers.push(setTimeout(() => stop('timed_out'), Math.max(0, timeoutMs)));
 
     const finish = (): void => {
       if (settled || !exit) return;
@@ -121,8 +179,9 @@ export function execStep(input: ExecStepInput): Promise<ExecStepOutcome> {
       }
       timers.push(
         setTimeout(() => {
-          child.stdout.destroy();
-          child.stderr.destroy();
+          childOut.destroy();
+          childErr.destroy();
+          fd3?.destroy();
           finish();
         }, CLOSE_WAIT_MS),
       );

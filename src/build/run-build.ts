@@ -1,14 +1,23 @@
 /**
  * The build: unpack the source, run install then build in the service's folder with a scrubbed
- * environment, and hand back the folder as the artifact. Steps run through `execStep`, the one
- * place a sandbox will wrap.
+ * environment, and hand back the folder as the artifact. Steps run through `execStep`: sandboxed
+ * by the policy (network for install only, by default), at a lower priority, within the limits.
  */
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { formatDuration, MaestroError } from '../common/index.js';
-import { execStep, type OutputStream } from './exec-step.js';
+import { execStep, type ExecStepOutcome, type OutputStream } from './exec-step.js';
 import { LogTail, redactor } from './log-tail.js';
+import {
+  decideSandbox,
+  DEFAULT_NICE,
+  detectSandbox,
+  outOfMemoryReason,
+  type StepLimits,
+  type StepPriority,
+  type StepSandboxOptions,
+} from './sandbox/index.js';
 import { stepEnvironment } from './step-env.js';
 import { normalizeEntryPath } from './tree-paths.js';
 import { unpackSource, type UnpackLimits } from './unpack.js';
@@ -34,18 +43,34 @@ export interface RunBuildInput {
   servicePath: string;
   install?: string;
   command?: string;
-  /** Added to the scrubbed environment (PATH, HOME, LANG, TZ, CI). */
+  /** Added to the scrubbed environment (PATH, HOME, LANG, TZ, CI, SOURCE_DATE_EPOCH). */
   env: Record<string, string>;
   onLog: (line: string, stream: OutputStream) => void;
   /** Aborting kills the running step's whole process group. */
   signal?: AbortSignal;
-  /** For the whole build, both steps together. */
+  /** For the whole build, both steps together (with `limits.timeoutMs` too, the shorter one holds). */
   timeoutMs?: number;
   /** Values hidden as *** in everything logged or kept (secrets given in `env`). */
   secretValues?: readonly string[];
-  /** Limits for unpacking the source; DEFAULT_SOURCE_LIMITS when not given. */
-  limits?: UnpackLimits;
+  /**
+   * Limits for unpacking the source (DEFAULT_SOURCE_LIMITS for what is not given), the memory
+   * limit of each step, and the time limit of the whole build.
+   */
+  limits?: Partial<UnpackLimits> & StepLimits;
+  /** Run the steps in bubblewrap by this policy, with `workDir` writable; unsandboxed when not given. */
+  sandbox?: BuildSandboxOptions;
+  /** Which steps may use the network when sandboxed: install does and build does not, by default. */
+  network?: { install: boolean; build: boolean };
+  /** The steps' CPU and I/O priority; nice 10 and best-effort I/O at its lowest level by default. */
+  priority?: StepPriority;
+  /** SOURCE_DATE_EPOCH for the steps, in seconds (the commit time), so tools write reproducible dates; 0 by default. */
+  sourceDateEpoch?: number;
 }
+
+export type BuildSandboxOptions = Omit<StepSandboxOptions, 'network' | 'workDir'>;
+
+export const DEFAULT_BUILD_NETWORK = { install: true, build: false } as const;
+export const DEFAULT_BUILD_PRIORITY: StepPriority = { nice: DEFAULT_NICE, ioniceClass: 'best-effort' };
 
 export interface RunBuildResult {
   /** The service folder after the build, node_modules and build output included. */
@@ -61,12 +86,20 @@ export async function runBuild(input: RunBuildInput): Promise<RunBuildResult> {
   const servicePath = normalizeEntryPath(input.servicePath, 'service path');
   const sourceDir = join(input.workDir, 'source');
   const home = join(input.workDir, 'home');
-  const env = stepEnvironment(home, input.env);
+  const sourceDateEpoch = input.sourceDateEpoch ?? 0;
+  if (!Number.isSafeInteger(sourceDateEpoch) || sourceDateEpoch < 0) {
+    throw new MaestroError('validation_error', `sourceDateEpoch must be a whole number of seconds since 1970, got ${String(sourceDateEpoch)}`);
+  }
+  const env = stepEnvironment(home, { SOURCE_DATE_EPOCH: String(sourceDateEpoch), ...input.env });
+  const sandbox = await buildSandbox(input.sandbox);
   // Leftovers of an earlier attempt in the same folder would otherwise mix into this build.
   await rm(sourceDir, { recursive: true, force: true });
   await rm(home, { recursive: true, force: true });
   await mkdir(home, { recursive: true, mode: 0o700 });
-  await unpackSource(input.sourceArchive, sourceDir, input.limits ?? DEFAULT_SOURCE_LIMITS);
+  await unpackSource(input.sourceArchive, sourceDir, {
+    maxBytes: input.limits?.maxBytes ?? DEFAULT_SOURCE_LIMITS.maxBytes,
+    maxFiles: input.limits?.maxFiles ?? DEFAULT_SOURCE_LIMITS.maxFiles,
+  });
 
   const artifactDir = servicePath === '' ? sourceDir : join(sourceDir, servicePath);
   const found = await stat(artifactDir).catch(() => undefined);
@@ -77,7 +110,18 @@ export async function runBuild(input: RunBuildInput): Promise<RunBuildResult> {
   }
 
   const redact = redactor(input.secretValues);
-  const deadline = input.timeoutMs === undefined ? undefined : performance.now() + input.timeoutMs;
+  const timeouts = [input.timeoutMs, input.limits?.timeoutMs].filter((value): value is number => value !== undefined);
+  const timeoutMs = timeouts.length > 0 ? Math.min(...timeouts) : undefined;
+  const deadline = timeoutMs === undefined ? undefined : performance.now() + timeoutMs;
+  const network = input.network ?? DEFAULT_BUILD_NETWORK;
+  const memoryBytes = input.limits?.memoryBytes;
+  // Said once per build, however many steps run.
+  const noted = new Set<string>();
+  const onNotice = (line: string): void => {
+    if (noted.has(line)) return;
+    noted.add(line);
+    input.onLog(line, 'stderr');
+  };
   const steps: StepResult[] = [];
   for (const [name, command] of [
     ['install', input.install],
@@ -89,9 +133,9 @@ export async function runBuild(input: RunBuildInput): Promise<RunBuildResult> {
     }
     const tail = new LogTail();
     const remaining = deadline === undefined ? undefined : deadline - performance.now();
-    const outcome =
+    const outcome: ExecStepOutcome =
       remaining !== undefined && remaining <= 0
-        ? ({ ended: 'timed_out', exitCode: 0, signal: null, durationMs: 0 } as const)
+        ? { ended: 'timed_out', exitCode: 0, signal: null, durationMs: 0 }
         : await execStep({
             command,
             cwd: artifactDir,
@@ -103,6 +147,10 @@ export async function runBuild(input: RunBuildInput): Promise<RunBuildResult> {
             },
             ...(input.signal ? { signal: input.signal } : {}),
             ...(remaining !== undefined ? { timeoutMs: remaining } : {}),
+            ...(sandbox ? { sandbox: { ...sandbox, network: network[name], workDir: input.workDir } } : {}),
+            priority: input.priority ?? DEFAULT_BUILD_PRIORITY,
+            ...(memoryBytes !== undefined ? { limits: { memoryBytes } } : {}),
+            onNotice,
           });
     const succeeded = outcome.ended === 'exited' && outcome.exitCode === 0;
     steps.push({
@@ -112,9 +160,20 @@ export async function runBuild(input: RunBuildInput): Promise<RunBuildResult> {
       durationMs: outcome.durationMs,
       status: succeeded ? 'succeeded' : 'failed',
     });
-    if (!succeeded) throw stepError(name, outcome, tail, steps, input.timeoutMs ?? 0);
+    if (!succeeded) {
+      const memory = outcome.outOfMemory && memoryBytes !== undefined ? outOfMemoryReason(memoryBytes, input.limits?.memorySetting) : undefined;
+      throw stepError(name, outcome, tail, steps, timeoutMs ?? 0, memory);
+    }
   }
   return { artifactDir, sourceDir, steps };
+}
+
+/** Checks the policy before any work is done, and asks the machine about bubblewrap once per build. */
+async function buildSandbox(options: BuildSandboxOptions | undefined): Promise<BuildSandboxOptions | undefined> {
+  if (!options || options.policy.mode === 'off') return options;
+  const detection = options.detection ?? (await detectSandbox());
+  decideSandbox(options.policy, detection);
+  return { ...options, detection };
 }
 
 function stepError(
@@ -123,6 +182,8 @@ function stepError(
   tail: LogTail,
   steps: StepResult[],
   timeoutMs: number,
+  /** Why the kernel stopped it, when it went over its memory limit. */
+  outOfMemory?: string,
 ): MaestroError {
   const logTail = tail.snapshot();
   const last = tail.lastLine === undefined ? '' : `: ${tail.lastLine}`;
@@ -136,6 +197,9 @@ function stepError(
     case 'cancelled':
       return new MaestroError('step_failed', `build step "${step}" was cancelled`, { step, cancelled: true, logTail, steps });
     case 'exited': {
+      if (outOfMemory) {
+        return new MaestroError('step_failed', `build step "${step}" was killed: ${outOfMemory}`, { step, exitCode: outcome.exitCode, outOfMemory: true, logTail, steps });
+      }
       const how = outcome.signal ? `was killed by ${outcome.signal}` : `failed with exit code ${outcome.exitCode}`;
       return new MaestroError('step_failed', `build step "${step}" ${how}${last}`, { step, exitCode: outcome.exitCode, logTail, steps });
     }

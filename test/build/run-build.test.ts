@@ -70,9 +70,9 @@ describe('runBuild', () => {
     ]);
     expect(await readFile(join(result.artifactDir, 'node_modules/dep/index.js'), 'utf8')).toBe('dep\n');
     const env = JSON.parse(await readFile(join(result.artifactDir, 'env.json'), 'utf8')) as Record<string, string>;
-    expect(env).toMatchObject({ GREETING: 'hello', HOME: join(workDir, 'home'), LANG: 'C.UTF-8', TZ: 'UTC', CI: '1' });
+    expect(env).toMatchObject({ GREETING: 'hello', HOME: join(workDir, 'home'), LANG: 'C.UTF-8', TZ: 'UTC', CI: '1', SOURCE_DATE_EPOCH: '0' });
     expect(env.MAESTRO_TEST_PARENT_SECRET).toBeUndefined();
-    expect(Object.keys(env).filter((name) => !['GREETING', 'HOME', 'LANG', 'TZ', 'CI', 'PATH', 'PWD', 'SHLVL', '_'].includes(name))).toEqual([]);
+    expect(Object.keys(env).filter((name) => !['GREETING', 'HOME', 'LANG', 'TZ', 'CI', 'SOURCE_DATE_EPOCH', 'PATH', 'PWD', 'SHLVL', '_'].includes(name))).toEqual([]);
   });
 
   it('runs in the service folder of a monorepo and skips steps it was not given', async () => {
