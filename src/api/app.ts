@@ -2,9 +2,11 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { remoteCacheRoutes } from '../build/remote-cache/index.js';
 import { registerAuth } from './auth.js';
 import type { ApiContext } from './context.js';
 import { registerErrorHandling } from './errors.js';
+import { buildRoutes } from './routes/builds.js';
 import { deploymentRoutes } from './routes/deployments.js';
 import { projectRoutes } from './routes/projects.js';
 import { serviceRoutes } from './routes/services.js';
@@ -41,5 +43,7 @@ export async function buildApi(context: ApiContext): Promise<FastifyInstance> {
   await app.register(projectRoutes(context));
   await app.register(deploymentRoutes(context));
   await app.register(serviceRoutes(context));
+  await app.register(buildRoutes(context));
+  await app.register(remoteCacheRoutes(context));
   return app;
 }
