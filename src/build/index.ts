@@ -23,6 +23,7 @@ export {
   decideSandbox,
   UNSANDBOXED_WARNING,
   DEFAULT_NICE,
+  outOfMemoryReason,
   type SandboxSpec,
   type SandboxDetection,
   type SandboxPolicy,

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface StepCgroupRequest {
   memoryBytes?: number;
@@ -49,7 +49,7 @@ async function openPerController(request: StepCgroupRequest, root: string, id: s
   if (request.memoryBytes !== undefined) {
     const dir = join(root, 'memory', PARENT, id);
     try {
-      await mkdir(dir, { recursive: true });
+      await makeGroup(dir);
       memoryDir = dir;
       await writeFile(join(dir, 'memory.limit_in_bytes'), String(request.memoryBytes));
       // Without this the step could spill into swap instead of being stopped; not every kernel accounts swap.
@@ -65,7 +65,7 @@ async function openPerController(request: StepCgroupRequest, root: string, id: s
     const parent = join(root, 'cpu', PARENT);
     const dir = join(parent, id);
     try {
-      await mkdir(dir, { recursive: true });
+      await makeGroup(dir);
       cpuDir = dir;
       // Shares count among siblings: the parent's share is what all builds together get against everything else.
       await writeFile(join(parent, 'cpu.shares'), String(request.cpuShares));
@@ -102,7 +102,7 @@ async function openUnified(request: StepCgroupRequest, root: string, id: string)
   const parent = join(root, PARENT);
   const dir = join(parent, id);
   try {
-    await mkdir(dir, { recursive: true });
+    await makeGroup(dir);
   } catch (error) {
     if (request.memoryBytes !== undefined) notes.push(notEnforced(error));
     return { notes };
@@ -157,6 +157,14 @@ export function oomKillCount(text: string): number | undefined {
 /** cgroup v2 cpu.weight (1..10000, normal 100) for a v1 cpu.shares value (normal 1024). */
 export function cpuWeightFromShares(shares: number): number {
   return Math.min(10_000, Math.max(1, Math.round((shares * 100) / 1024)));
+}
+
+/** Creates `<controller root>/maestro/<id>`; never the controller root itself, which the kernel mounts. */
+async function makeGroup(dir: string): Promise<void> {
+  await mkdir(dirname(dir)).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error;
+  });
+  await mkdir(dir);
 }
 
 function notEnforced(error: unknown): string {

@@ -52,6 +52,8 @@ export interface PrepareStepInput {
   sandbox?: StepSandboxOptions;
   priority?: StepPriority;
   memoryBytes?: number;
+  /** Where the cgroup file systems are mounted; DEFAULT_CGROUP_ROOT when not given. */
+  cgroupRoot?: string;
 }
 
 export interface PreparedStep {
@@ -91,10 +93,11 @@ export async function prepareStep(input: PrepareStepInput): Promise<PreparedStep
     if (ionicePath) launch.ionice = { path: ionicePath, class: input.priority.ioniceClass ?? 'best-effort' };
   }
 
-  const opened = await openStepCgroups({
+  const request = {
     ...(input.memoryBytes !== undefined ? { memoryBytes: input.memoryBytes } : {}),
     ...(input.priority ? { cpuShares: STEP_CPU_SHARES } : {}),
-  });
+  };
+  const opened = await openStepCgroups(request, input.cgroupRoot);
   notes.push(...opened.notes);
   if (opened.cgroups) launch.cgroupProcs = opened.cgroups.procsFiles;
 
