@@ -99,11 +99,11 @@ describe('cache keys and namespaces', () => {
   it('accepts turbo and nx hashes and nothing that could be a path or header trick', () => {
     expect(isCacheHash('7501e74b222309d7')).toBe(true);
     expect(isCacheHash('11785424389410358069')).toBe(true);
-    expect(isCacheHash('a'.repeat(128))).toBe(true);
-    for (const bad of ['', 'a'.repeat(129), 'a/b', '../x', 'a b', 'a%2Fb', 'é', 'a\nb']) expect(isCacheHash(bad), bad).toBe(false);
+    expect(isCacheHash('a'.repeat(100))).toBe(true);
+    for (const bad of ['', 'a'.repeat(101), 'a/b', '../x', 'a b', 'a%2Fb', 'é', 'a\nb']) expect(isCacheHash(bad), bad).toBe(false);
     fc.assert(
       fc.property(fc.string({ maxLength: 200 }), (text) => {
-        expect(isCacheHash(text)).toBe(text.length >= 1 && text.length <= 128 && /^[A-Za-z0-9._-]+$/.test(text));
+        expect(isCacheHash(text)).toBe(text.length >= 1 && text.length <= 100 && /^[A-Za-z0-9._-]+$/.test(text));
       }),
     );
   });

@@ -1,9 +1,10 @@
 /** What names a cache entry: the client's task hash, and the namespace (a Maestro project) it lives in. */
 import { MaestroError } from '../../common/index.js';
 
-export const MAX_HASH_LENGTH = 128;
+// The API server's router answers 414 for a longer path segment, so a hash can be no longer anyway.
+export const MAX_HASH_LENGTH = 100;
 /** Turborepo's hashes are hex, Nx's are decimal; anything else that is this safe is fine too. */
-export const HASH_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+export const HASH_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
 export const HASH_RULE = `a cache hash is 1 to ${MAX_HASH_LENGTH} letters, digits, ".", "_" or "-"`;
 
 // Namespaces are project names, and project names become host names (see the store's checkName).
