@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evictRemoteCache, remoteCacheRoot } from '../../src/build/remote-cache/index.js';
@@ -24,7 +25,7 @@ const tokens: Record<'reader' | 'viewer' | 'ci', string> = { reader: generateTok
 async function call(
   method: 'GET' | 'HEAD' | 'PUT' | 'POST',
   path: string,
-  options: { token?: string | null; headers?: Record<string, string>; body?: Buffer | string | AsyncIterable<Uint8Array> } = {},
+  options: { token?: string | null; headers?: Record<string, string>; body?: Buffer | string | Readable } = {},
 ): Promise<Answer> {
   const token = options.token === undefined ? maestro.token : options.token;
   const response = await request(`${maestro.apiUrl}${path}`, {
@@ -248,7 +249,7 @@ describe('bad input', () => {
     async function* streamed(): AsyncGenerator<Uint8Array> {
       for (let i = 0; i < 20; i += 1) yield randomBytes(16 * 1024);
     }
-    const chunked = await call('PUT', '/nx/v1/cache/too-big', { body: streamed() });
+    const chunked = await call('PUT', '/nx/v1/cache/too-big', { body: Readable.from(streamed()) });
     expect(chunked.status).toBe(413);
     expect(chunked.headers['content-type']).toBe('text/plain');
 
