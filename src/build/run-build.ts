@@ -10,6 +10,7 @@ import { formatDuration, MaestroError } from '../common/index.js';
 import { execStep, type ExecStepOutcome, type OutputStream } from './exec-step.js';
 import { LogTail, redactor } from './log-tail.js';
 import {
+  checkSandboxPolicy,
   decideSandbox,
   DEFAULT_NICE,
   detectSandbox,
@@ -170,7 +171,9 @@ export async function runBuild(input: RunBuildInput): Promise<RunBuildResult> {
 
 /** Checks the policy before any work is done, and asks the machine about bubblewrap once per build. */
 async function buildSandbox(options: BuildSandboxOptions | undefined): Promise<BuildSandboxOptions | undefined> {
-  if (!options || options.policy.mode === 'off') return options;
+  if (!options) return undefined;
+  checkSandboxPolicy(options.policy);
+  if (options.policy.mode === 'off') return options;
   const detection = options.detection ?? (await detectSandbox());
   decideSandbox(options.policy, detection);
   return { ...options, detection };

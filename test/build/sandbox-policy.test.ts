@@ -122,6 +122,7 @@ describe('the policy in a build', () => {
   it('refuses a mode it does not know', async () => {
     const { run } = build('bad-mode', { sandbox: { policy: { mode: 'sometimes' as 'auto' }, hidden: [], writable: [] } });
     await expect(run).rejects.toMatchObject({ code: 'validation_error', message: expect.stringMatching(/"auto", "require" or "off", got "sometimes"/) });
+    expect(existsSync(join(base, 'bad-mode', 'source'))).toBe(false);
   });
 
   it('runCommand logs the warning but does not count it as the last line', async () => {
