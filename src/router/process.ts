@@ -18,8 +18,13 @@ const SHUTDOWN_GRACE_MS = 10_000;
  * The admin token comes from MAESTRO_ROUTER_TOKEN, access logging from MAESTRO_ROUTER_ACCESS_LOG=1.
  */
 export async function runRouterProcess(options: RouterProcessOptions): Promise<RouterHandle> {
-  const logger = pino({ level: 'info', base: { component: 'router', pid: process.pid } });
-  const handle = await startRouter({ ...options, logger });
+  const accessLog = process.env.MAESTRO_ROUTER_ACCESS_LOG === '1';
+  // Lifecycle lines are rare and must survive a crash, so they are written synchronously. With the access
+  // log on, a line per request would make every request wait on stdout: write asynchronously instead
+  // (pino flushes what is buffered when the process exits).
+  const destination = pino.destination({ dest: 1, sync: !accessLog });
+  const logger = pino({ level: 'info', base: { component: 'router', pid: process.pid } }, destination);
+  const handle = await startRouter({ ...options, logger, accessLog });
   process.stdout.write(`READY ${handle.port} ${handle.adminPort}\n`);
 
   const shutdown = (signal: NodeJS.Signals): void => {
