@@ -126,7 +126,7 @@ describe('dependency cache', () => {
     const blob = join(cacheRoot, 'blobs', 'sha256', saved.digest!.slice(0, 2), saved.digest!);
     await chmod(blob, 0o644);
     const bytes = await readFile(blob);
-    bytes[bytes.length - 20] ^= 0xff;
+    bytes[bytes.length - 20] = bytes[bytes.length - 20]! ^ 0xff;
     await writeFile(blob, bytes);
 
     const target = await project('target', { 'package.json': '{}' });
@@ -139,6 +139,22 @@ describe('dependency cache', () => {
     // Saved again, it is served again.
     expect((await cache.saveDependencies(key('deps'), built, ['node_modules'])).status).toBe('saved');
     expect(await cache.restoreDependencies(key('deps'), target, ['node_modules'])).toBe('hit');
+  });
+
+  it('refuses an archive swapped for another valid one: the checksum, not unpacking, decides', async () => {
+    const cache = openCache();
+    const a = await cache.saveDependencies(key('a'), await project('a', { 'node_modules/which.js': 'a' }), ['node_modules']);
+    const b = await cache.saveDependencies(key('b'), await project('b', { 'node_modules/which.js': 'b' }), ['node_modules']);
+    const blobOf = (digest: string): string => join(cacheRoot, 'blobs', 'sha256', digest.slice(0, 2), digest);
+    await chmod(blobOf(a.digest!), 0o644);
+    await writeFile(blobOf(a.digest!), await readFile(blobOf(b.digest!)));
+
+    const target = await project('target', {});
+    expect(await cache.restoreDependencies(key('a'), target, ['node_modules'])).toBe('miss');
+    expect(await listAll(target)).toEqual([]);
+    expect(await cache.has('dependencies', key('a'))).toBe(false);
+    expect(await cache.restoreDependencies(key('b'), target, ['node_modules'])).toBe('hit');
+    expect(await readFile(join(target, 'node_modules/which.js'), 'utf8')).toBe('b');
   });
 
   it('treats an archive deleted behind its back as a miss', async () => {
@@ -254,6 +270,13 @@ describe('eviction, stats and concurrency', () => {
     expect(await blobFiles()).toEqual([]);
   });
 
+  it('does not keep what it could not unpack again', async () => {
+    const cache = new BuildCache({ root: cacheRoot, maxBytes: 1024 ** 2, unpackLimits: { maxBytes: 1024 ** 2, maxFiles: 3 } });
+    const dir = await project('many', { 'node_modules/a': 'a', 'node_modules/b': 'b', 'node_modules/c': 'c' });
+    expect(await cache.saveDependencies(key('many'), dir, ['node_modules'])).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/4 entries is over the limit/) });
+    expect(await blobFiles()).toEqual([]);
+  });
+
   it('keeps its counters across instances', async () => {
     const first = openCache();
     const built = await project('built', NODE_MODULES);
@@ -337,9 +360,10 @@ describe('eviction, stats and concurrency', () => {
     await writeFile(join(cacheRoot, 'index.json'), '{"version":1,"entr');
     const cache = openCache();
     expect(await cache.stats()).toMatchObject({ entries: 0, hits: 0 });
-    expect((await readdir(cacheRoot)).sort()).toContain('index.json.damaged');
     const built = await project('built', NODE_MODULES);
     expect((await cache.saveDependencies(key('deps'), built, ['node_modules'])).status).toBe('saved');
+    expect((await readdir(cacheRoot)).sort()).toEqual(['blobs', 'index.json', 'index.json.damaged']);
+    expect(await cache.stats()).toMatchObject({ entries: 1 });
   });
 
   it('works as an evictor for the disk ceiling', async () => {

@@ -7,7 +7,7 @@
  * damaged entry is never served.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { formatBytes, isMaestroError, MaestroError } from '../../common/index.js';
 import { DEFAULT_ARTIFACT_LIMITS } from '../artifact.js';
@@ -19,6 +19,7 @@ import { collectPaths, normalizeCachePaths } from './collect-paths.js';
 import type { DiskEvictor } from './disk-guard.js';
 import { archiveBytes, planLruEviction } from './lru.js';
 import { clearPaths, overlayTree, recreateLinks } from './overlay.js';
+import { sweepOrphans } from './sweep.js';
 
 export type RestoreResult = 'hit' | 'miss';
 
@@ -192,7 +193,7 @@ export class BuildCache {
     }
     const orphans = await this.index.update(async (index) => {
       const used = new Set(Object.values(index.entries).map((entry) => entry.digest));
-      return this.sweepOrphans(used);
+      return sweepOrphans(this.store.root, used, this.now() - ORPHAN_GRACE_MS);
     });
     return { checked: entries.length, removed, ...orphans };
   }
@@ -268,6 +269,10 @@ export class BuildCache {
     try {
       collected = await collectPaths(sourceDir, paths, exclude);
       if (collected.present.length === 0) return skipped(`none of ${paths.map((path) => `"${path}"`).join(', ')} exists in the folder`);
+      // An entry that could not be unpacked again would only ever be a miss.
+      if (collected.bytes > this.unpackLimits.maxBytes || collected.entries.length > this.unpackLimits.maxFiles) {
+        return skipped(`${formatBytes(collected.bytes)} in ${collected.entries.length} entries is over the limit of ${formatBytes(this.unpackLimits.maxBytes)} and ${this.unpackLimits.maxFiles} entries`);
+      }
       stored = await writeTarGz(collected.entries, archiveMtime(), (gzipped) => this.store.put(gzipped));
     } catch (error) {
       // What cannot be cached (a socket, a file changing underfoot) only costs the next build a miss.
@@ -339,31 +344,6 @@ export class BuildCache {
     if (Object.values(index.entries).some((entry) => entry.digest === digest)) return;
     await rm(this.store.path(digest), { force: true });
   }
-
-  /** Only inside the cache's own store: `blobs/sha256/<2 hex>/<digest>` and `blobs/tmp/*.part`. */
-  private async sweepOrphans(used: ReadonlySet<string>): Promise<{ orphansRemoved: number; orphanBytes: number }> {
-    const cutoff = this.now() - ORPHAN_GRACE_MS;
-    let orphansRemoved = 0;
-    let orphanBytes = 0;
-    const consider = async (path: string, isOrphan: boolean): Promise<void> => {
-      if (!isOrphan) return;
-      const found = await stat(path).catch(() => undefined);
-      if (!found?.isFile() || found.mtimeMs > cutoff) return;
-      await rm(path, { force: true });
-      orphansRemoved += 1;
-      orphanBytes += found.size;
-    };
-    const shards = join(this.store.root, 'sha256');
-    for (const shard of await listNames(shards)) {
-      if (!/^[0-9a-f]{2}$/.test(shard)) continue;
-      for (const name of await listNames(join(shards, shard))) {
-        await consider(join(shards, shard, name), isDigest(name) && name.startsWith(shard) && !used.has(name));
-      }
-    }
-    const temp = join(this.store.root, 'tmp');
-    for (const name of await listNames(temp)) await consider(join(temp, name), name.endsWith('.part'));
-    return { orphansRemoved, orphanBytes };
-  }
 }
 
 function kindStats(entries: number, bytes: number, hits: number, misses: number): KindStats {
@@ -382,8 +362,4 @@ function checkKey(key: string): void {
   if (typeof key !== 'string' || !isDigest(key)) {
     throw new MaestroError('validation_error', `a cache key must be a sha256 digest (64 lowercase hex characters), as dependencyKey and buildOutputKey make`);
   }
-}
-
-async function listNames(folder: string): Promise<string[]> {
-  return readdir(folder).catch(() => [] as string[]);
 }

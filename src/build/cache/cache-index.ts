@@ -70,8 +70,13 @@ export class IndexFile {
     this.path = resolve(path);
   }
 
-  /** The index as last written; an empty one when there is none yet. */
+  /** The index as last written; an empty one when there is none yet (or it is damaged). */
   async read(): Promise<CacheIndexData> {
+    return this.load(false);
+  }
+
+  /** Only a holder of the lock sets a damaged file aside: a reader without it might move a fresh index. */
+  private async load(setAsideDamaged: boolean): Promise<CacheIndexData> {
     const text = await readFile(this.path, 'utf8').catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return undefined;
       throw error;
@@ -81,7 +86,7 @@ export class IndexFile {
     if (parsed.success) return parsed.data;
     // A damaged index is set aside (not deleted) and the cache starts over; orphaned archives are
     // swept later by `verify`.
-    await rename(this.path, `${this.path}.damaged`).catch(() => undefined);
+    if (setAsideDamaged) await rename(this.path, `${this.path}.damaged`).catch(() => undefined);
     return emptyIndex();
   }
 
@@ -96,7 +101,7 @@ export class IndexFile {
     locks.set(this.path, tail);
     await previous;
     try {
-      const index = await this.read();
+      const index = await this.load(true);
       const result = await change(index);
       await this.write(index);
       return result;
