@@ -23,7 +23,7 @@ const outputInput = fc.record({ inputsDigest: hex64, dependencyKey: hex64, build
 describe('dependencyKey', () => {
   it('is a sha256 digest that does not depend on the order of lockfiles, toolchain or env entries', () => {
     const withShuffles = dependencyInput.chain((input) => {
-      const shuffled = <T>(items: T[]) => fc.shuffledSubarray(items, { minLength: items.length, maxLength: items.length });
+      const shuffled = <T>(items: readonly T[]) => fc.shuffledSubarray([...items], { minLength: items.length, maxLength: items.length });
       return fc.tuple(fc.constant(input), shuffled(input.lockfiles), shuffled(Object.entries(input.toolchain)), shuffled(Object.entries(input.env ?? {})));
     });
     fc.assert(
