@@ -17,6 +17,8 @@ export { packArtifact, unpackArtifact, DEFAULT_ARTIFACT_LIMITS } from './artifac
 export { runCommand, type RunCommandInput, type RunCommandResult } from './run-command.js';
 export { execStep, type ExecStepInput, type ExecStepOutcome, type OutputStream } from './exec-step.js';
 export { ALWAYS_EXCLUDED } from './ignore-rules.js';
+export { runPipeline, plannedSteps, looksTransient, StepFailure, type PipelineInput, type PipelineResult } from './pipeline.js';
+export { Runner, runnerName, retryBackoffMs, DEFAULT_LEASE_MS, type RunnerOptions } from './runner.js';
 export {
   sandboxArgv,
   detectSandbox,

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { isMaestroError, errorMessage } from '../common/index.js';
 import { maestroVersion } from '../server/index.js';
+import { buildsCommands, runnerCommand } from './commands/builds.js';
 import { deployCommand } from './commands/deploy.js';
 import { demoCommand } from './commands/demo.js';
 import { logsCommand, releasesCommand, statusCommand } from './commands/inspect.js';
@@ -27,6 +28,8 @@ export function buildProgram(): Command {
     statusCommand,
     releasesCommand,
     logsCommand,
+    buildsCommands,
+    runnerCommand,
     validateCommand,
     initCommand,
     loginCommand,

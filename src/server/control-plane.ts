@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { ContentStore } from '../build/index.js';
+import { ContentStore, Runner } from '../build/index.js';
 import { readFileFromSource } from './source-files.js';
 import { MaestroError, errorMessage, type Logger } from '../common/index.js';
 import { EventBus } from '../events/index.js';
@@ -8,7 +8,9 @@ import { serviceUrl } from '../rollout/index.js';
 import { Agent, type ReplicaStatus } from '../runtime/index.js';
 import type { RouterClient } from '../router/index.js';
 import type { Deployment, Release, Store } from '../store/index.js';
-import { Deployer, type DeploymentPlan, type DeployerOptions } from './deployer.js';
+import { BUILD_JOB, Deployer, type DeploymentPlan, type DeployerOptions } from './deployer.js';
+import { DeploymentReconciler } from './reconciler.js';
+import { BuildExecutor, localBlobs } from './build-executor.js';
 import type { DataPaths } from './paths.js';
 import { RevisionRunner } from './revisions.js';
 import { RouteSync } from './route-sync.js';
@@ -20,6 +22,10 @@ export interface ControlPlaneOptions extends DeployerOptions {
   routerPort: number;
   /** Releases a rollback can return to, newest first. */
   releasesKept: number;
+  /** Builds this control plane runs at once (0: none; `maestro runner` processes do them). */
+  buildConcurrency: number;
+  /** Builds of one project running at once, across all runners. */
+  buildsPerProject: number;
 }
 
 export interface DeploymentView {
@@ -62,8 +68,9 @@ export class ControlPlane {
   readonly routes: RouteSync;
   readonly warm: WarmPool;
   readonly deployer: Deployer;
+  readonly reconciler: DeploymentReconciler;
+  readonly buildRunner: Runner;
   private readonly locks = new KeyedLock();
-  private readonly running = new Set<Promise<unknown>>();
   private onAgentChange = (): void => this.routes.schedule();
 
   constructor(
@@ -83,7 +90,6 @@ export class ControlPlane {
       store,
       bus: this.bus,
       paths,
-      sources: this.sources,
       artifacts: this.artifacts,
       runner: this.runner,
       routes: this.routes,
@@ -91,7 +97,37 @@ export class ControlPlane {
       logger,
       options,
     });
+    const executor = new BuildExecutor({
+      store,
+      bus: this.bus,
+      workDir: paths.work,
+      logDir: paths.deploymentLogs,
+      blobs: localBlobs(this.sources, this.artifacts),
+      options,
+    });
+    this.reconciler = new DeploymentReconciler(store, this.deployer, this.locks, logger);
+    this.buildRunner = new Runner({
+      store,
+      owner: `${ControlPlane.localRunnerPrefix(paths)}${process.pid}:${Date.now().toString(36)}`,
+      kinds: [BUILD_JOB],
+      concurrency: options.buildConcurrency,
+      perProjectLimit: options.buildsPerProject,
+      logger,
+      execute: (job, signal) => executor.execute(job, signal),
+      onSettled: () => this.reconciler.wake(),
+    });
     agent.on('change', this.onAgentChange);
+  }
+
+  /** Leases of this data directory's in-process runner start with this, so a restart can take them back at once. */
+  static localRunnerPrefix(paths: DataPaths): string {
+    return `local:${paths.root}:`;
+  }
+
+  /** Start building and reconciling (after recovery). */
+  startWork(): void {
+    this.reconciler.start();
+    if (this.options.buildConcurrency > 0) this.buildRunner.start();
   }
 
   async prepare(): Promise<void> {
@@ -157,20 +193,12 @@ export class ControlPlane {
         config: plan,
         ...(input.createdBy ? { createdBy: input.createdBy } : {}),
       });
-      if (created) this.launch(deployment);
+      if (created) await this.deployer.log(deployment).status('pending');
       views.push(await this.view(deployment));
     }
+    this.reconciler.wake();
+    this.buildRunner.wake();
     return views;
-  }
-
-  /** One rollout at a time per service and environment; the next waits its turn. */
-  private launch(deployment: Deployment): void {
-    const key = `${deployment.serviceId}/${deployment.environmentId}`;
-    const task = this.locks
-      .run(key, () => this.deployer.run(deployment))
-      .catch((error: unknown) => this.logger.error({ deployment: deployment.id, err: errorMessage(error) }, 'deployment crashed'));
-    this.running.add(task);
-    void task.finally(() => this.running.delete(task));
   }
 
   async getDeployment(id: string): Promise<DeploymentView> {
@@ -402,12 +430,42 @@ export class ControlPlane {
     return this.agent.list().filter((replica) => replica.revisionId === live.revisionId);
   }
 
-  /** Wait for background deployments (tests, shutdown). */
-  async idle(): Promise<void> {
-    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+  /** Cancel a queued or running build: a queued job ends now, a running one is stopped by its runner. */
+  async cancelBuild(buildId: string): Promise<void> {
+    const job = await this.store.jobs.forBuild(buildId);
+    if (job) {
+      const after = await this.store.jobs.requestCancel(job.id);
+      if (!this.buildRunner.cancelLocal(job.id) && after?.status === 'cancelled') {
+        await this.store.builds.finish(buildId, { status: 'cancelled', error: 'cancelled' }).catch(() => undefined);
+      }
+    } else {
+      await this.store.builds.finish(buildId, { status: 'cancelled', error: 'cancelled' });
+    }
+    // A running build on another runner ends when that runner next renews its lease.
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      const build = await this.store.builds.get(buildId);
+      if (build && build.status !== 'pending' && build.status !== 'running') break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    this.reconciler.wake();
   }
 
+  /** Wait until no deployment is in progress (tests). */
+  async idle(timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((await this.store.deployments.unfinished()).length > 0) {
+      if (Date.now() > deadline) throw new MaestroError('timeout', 'deployments are still in progress');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await this.reconciler.idle();
+  }
+
+  /** Stop working; builds running here are left for the queue to hand out again. */
   async close(): Promise<void> {
+    this.reconciler.stop();
+    await this.buildRunner.stop({ abort: true });
+    await this.reconciler.idle();
     this.agent.off('change', this.onAgentChange);
     this.warm.stopTimers();
   }

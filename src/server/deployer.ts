@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { packArtifact, runBuild, runCommand, type ContentStore } from '../build/index.js';
+import { plannedSteps, runCommand, type ContentStore, type RunCommandInput } from '../build/index.js';
 import { MaestroError, errorMessage, type Logger } from '../common/index.js';
 import type { EnvironmentConfig, ServiceConfig } from '../manifest/index.js';
 import { decideImmediate, type RolloutObservation } from '../rollout/index.js';
-import type { Deployment, Release, Revision, Store } from '../store/index.js';
+import type { BuildStepName, Deployment, Release, Revision, Store } from '../store/index.js';
 import { appEnvironment } from './replica-spec.js';
 import type { RevisionRunner } from './revisions.js';
 import type { RouteSync } from './route-sync.js';
@@ -25,12 +25,19 @@ export interface DeployerOptions {
   startTimeoutMs: number;
   /** How long the optional release command may run. */
   releaseTimeoutMs: number;
+  /** How long a build may run, all steps together. */
+  buildTimeoutMs?: number;
+  /** Options for every build step's command: sandbox, priority, limits. */
+  stepOptions?: (step: BuildStepName, plan: DeploymentPlan) => Partial<RunCommandInput>;
 }
 
+export const BUILD_JOB = 'build';
+
 /**
- * Carries one deployment from its source to live traffic: build (or reuse the build of the same
- * source), then the rollout loop, which asks the strategy for the next action and carries it out.
- * On any failure the new revision is stopped and whatever served before keeps serving.
+ * Carries a deployment from its source to live traffic in two halves: the build (a queued job that a
+ * runner executes, or nothing at all when the same inputs were built before) and the rollout loop,
+ * which asks the strategy for the next action and carries it out. On any failure the new revision is
+ * stopped and whatever served before keeps serving.
  */
 export class Deployer {
   constructor(
@@ -38,7 +45,6 @@ export class Deployer {
       store: Store;
       bus: EventBus;
       paths: DataPaths;
-      sources: ContentStore;
       artifacts: ContentStore;
       runner: RevisionRunner;
       routes: RouteSync;
@@ -52,98 +58,101 @@ export class Deployer {
     return new DeploymentLog(this.deps.store, this.deps.bus, this.deps.paths.deploymentLogs, deployment.id, deployment.projectId);
   }
 
-  async run(deployment: Deployment): Promise<Deployment> {
-    const { store } = this.deps;
+  /**
+   * pending -> building with a queued build job, or straight to deploying when this source and build
+   * configuration were built before (the build is recorded as a full cache hit).
+   */
+  async startBuild(deployment: Deployment): Promise<'queued' | 'reused'> {
+    const { store, artifacts } = this.deps;
     const plan = deployment.config as DeploymentPlan;
     const log = this.log(deployment);
-    let revision: Revision | undefined;
+    const key = buildKey(deployment.sourceDigest, plan.service);
+    const previous = (await store.settings.get(`build-output:${key}`)) as string | undefined;
+    const build = await store.builds.create({ deploymentId: deployment.id, sourceDigest: deployment.sourceDigest });
+    if (previous && (await artifacts.has(previous))) {
+      await store.buildSteps.plan(build.id, plannedSteps(plan.service.build));
+      for (const name of ['install', 'build', 'test', 'package'] as const) {
+        await store.buildSteps.finish(build.id, name, { status: 'skipped', cache: 'hit' });
+      }
+      await store.builds.finish(build.id, { status: 'succeeded', artifactDigest: previous });
+      if (deployment.status === 'pending') await store.deployments.transition(deployment.id, 'building');
+      await log.step('build', 'skipped', { reason: 'the same source and build configuration were built before', artifact: previous, cache: 'hit' });
+      return 'reused';
+    }
+    await store.jobs.enqueue({ kind: BUILD_JOB, projectId: deployment.projectId, buildId: build.id, payload: { deploymentId: deployment.id } });
+    if (deployment.status === 'pending') await store.deployments.transition(deployment.id, 'building');
+    await log.status('building', { build: build.id });
+    return 'queued';
+  }
+
+  /**
+   * The rollout half: from a built artifact to live traffic. Also resumes a rollout that a crash cut
+   * short: the revision it created is reused, adopted replicas count as started.
+   */
+  async rollout(deploymentId: string): Promise<Deployment> {
+    const { store } = this.deps;
+    let deployment = (await store.deployments.get(deploymentId))!;
+    const plan = deployment.config as DeploymentPlan;
+    const log = this.log(deployment);
+    let revision: Revision | undefined = deployment.revisionId ? await store.revisions.get(deployment.revisionId) : undefined;
     try {
-      await store.deployments.transition(deployment.id, 'building');
-      await log.status('building');
-      const artifactDigest = await this.build(deployment, plan.service, log);
-
-      revision = await store.revisions.create({
-        serviceId: deployment.serviceId,
-        environmentId: deployment.environmentId,
-        artifactDigest,
-        config: plan.service,
-      });
-      await store.deployments.transition(deployment.id, 'deploying', { revisionId: revision.id });
-      await log.status('deploying', { revision: revision.id });
-
-      const release = await this.rollout(deployment, revision, plan, log);
+      if (!revision) {
+        const builds = await store.builds.forDeployment(deployment.id);
+        const artifactDigest = builds.at(-1)?.artifactDigest;
+        if (!artifactDigest) throw new MaestroError('internal', `deployment ${deployment.id} has no built artifact`);
+        revision = await store.revisions.create({
+          serviceId: deployment.serviceId,
+          environmentId: deployment.environmentId,
+          artifactDigest,
+          config: plan.service,
+        });
+        deployment = await store.deployments.transition(deployment.id, 'deploying', { revisionId: revision.id });
+        await log.status('deploying', { revision: revision.id });
+      } else {
+        await log.progress(`resuming the rollout of ${revision.id}`);
+      }
+      const release = await this.rolloutLoop(deployment, revision, plan, log);
       const done = await store.deployments.transition(deployment.id, 'succeeded', { releaseId: release.id });
       await log.status('succeeded', { release: release.number, revision: revision.id });
       await log.flush();
       return done;
     } catch (error) {
-      const reason = errorMessage(error);
-      if (revision) {
-        await this.deps.runner.stop(revision.id, 0).catch(() => undefined);
-        await store.revisions.setState(revision.id, 'failed', reason).catch(() => undefined);
-      }
-      const details = (error as MaestroError).details as { logTail?: string[] } | undefined;
-      if (details?.logTail && (error as MaestroError).code === 'step_failed') for (const line of details.logTail) await log.line(line, 'stderr');
-      const failed = await store.deployments.transition(deployment.id, 'failed', { error: reason });
-      await log.status('failed', { error: reason });
-      await log.flush();
-      return failed;
+      return this.fail(deployment, errorMessage(error), revision);
     }
   }
 
-  /** The artifact for this source and build configuration: reused when the same inputs built before. */
-  private async build(deployment: Deployment, service: ServiceConfig, log: DeploymentLog): Promise<string> {
-    const { store, sources, artifacts, paths } = this.deps;
-    const key = buildKey(deployment.sourceDigest, service);
-    const previous = (await store.settings.get(`build-output:${key}`)) as string | undefined;
-    if (previous && (await artifacts.has(previous))) {
-      await log.step('build', 'skipped', { reason: 'the same source and build configuration were built before', artifact: previous });
-      return previous;
-    }
-    const build = await store.builds.create({ deploymentId: deployment.id, sourceDigest: deployment.sourceDigest });
-    await store.builds.setStatus(build.id, 'running');
-    const workDir = join(paths.work, deployment.id);
-    try {
-      await log.step('build', 'started');
-      const result = await runBuild({
-        sourceArchive: sources.path(deployment.sourceDigest),
-        workDir,
-        servicePath: service.path,
-        ...(service.build.install ? { install: service.build.install } : {}),
-        ...(service.build.command ? { command: service.build.command } : {}),
-        env: service.env,
-        onLog: (line, stream) => void log.line(line, stream),
-      });
-      for (const step of result.steps) {
-        await log.step(step.name, step.status === 'succeeded' ? 'succeeded' : step.status === 'skipped' ? 'skipped' : 'failed', {
-          command: step.command,
-          durationMs: step.durationMs,
-        });
+  /** End a deployment as failed; its revision (if any) is stopped, and what served keeps serving. */
+  async fail(deployment: Deployment, reason: string, revision?: Revision, status: 'failed' | 'cancelled' = 'failed'): Promise<Deployment> {
+    const { store } = this.deps;
+    const log = this.log(deployment);
+    const revisionId = revision?.id ?? deployment.revisionId;
+    if (revisionId) {
+      const live = await store.live.get(deployment.serviceId, deployment.environmentId);
+      if (live?.revisionId !== revisionId) {
+        await this.deps.runner.stop(revisionId, 0).catch(() => undefined);
+        await store.revisions.setState(revisionId, 'failed', reason).catch(() => undefined);
       }
-      // The whole tree is the artifact: a service in a monorepo runs beside the workspace packages it uses.
-      const artifact = await packArtifact(result.sourceDir, artifacts);
-      await store.artifacts.record({ digest: artifact.digest, sizeBytes: artifact.size, path: artifacts.path(artifact.digest) });
-      await store.builds.finish(build.id, { status: 'succeeded', artifactDigest: artifact.digest });
-      await store.settings.set(`build-output:${key}`, artifact.digest);
-      await log.step('build', 'succeeded', { artifact: artifact.digest });
-      return artifact.digest;
-    } catch (error) {
-      await store.builds.finish(build.id, { status: 'failed', error: errorMessage(error) });
-      throw error;
-    } finally {
-      await rm(workDir, { recursive: true, force: true });
     }
+    const failed = await store.deployments.transition(deployment.id, status, { error: reason });
+    await log.status(status, { error: reason });
+    await log.flush();
+    return failed;
   }
 
   /** The observe-decide-act loop of the immediate strategy. */
-  private async rollout(deployment: Deployment, revision: Revision, plan: DeploymentPlan, log: DeploymentLog): Promise<Release> {
+  private async rolloutLoop(deployment: Deployment, revision: Revision, plan: DeploymentPlan, log: DeploymentLog): Promise<Release> {
     const { store, runner, options } = this.deps;
     const config = plan.service;
-    const stable = await store.live.get(deployment.serviceId, deployment.environmentId);
+    const current = await store.live.get(deployment.serviceId, deployment.environmentId);
+    // Resuming after the switch: the target is live already, and the revision before it is the stable one.
+    const alreadyLive = current?.revisionId === revision.id;
+    const stableId = alreadyLive ? current?.previousRevisionId : current?.revisionId;
+    const releaseDone = Boolean(await store.settings.get(`release-command:${revision.id}`));
     const state: Omit<RolloutObservation, 'target'> & { failure?: string; release?: Release } = {
-      ...(stable ? { stable: { revisionId: stable.revisionId, retired: false } } : {}),
-      releaseCommand: config.release ? 'pending' : 'none',
-      trafficOnTarget: false,
+      ...(stableId ? { stable: { revisionId: stableId, retired: false } } : {}),
+      releaseCommand: !config.release ? 'none' : releaseDone ? 'succeeded' : 'pending',
+      trafficOnTarget: alreadyLive,
+      ...(alreadyLive ? { release: (await store.releases.list(deployment.serviceId, deployment.environmentId, 1))[0] } : {}),
     };
     for (let round = 0; round < 1000; round += 1) {
       const replicas = runner.replicas(revision.id);
@@ -162,6 +171,7 @@ export class Deployer {
           try {
             await log.step('release', 'started', { command: config.release });
             await this.runRelease(revision, config, log);
+            await store.settings.set(`release-command:${revision.id}`, true);
             await log.step('release', 'succeeded');
             state.releaseCommand = 'succeeded';
           } catch (error) {
@@ -185,7 +195,7 @@ export class Deployer {
           }
           break;
         case 'shift_traffic':
-          state.release = await this.switchTraffic(deployment, revision, stable?.revisionId);
+          state.release = await this.switchTraffic(deployment, revision, stableId);
           state.trafficOnTarget = true;
           await log.progress(`traffic switched to ${revision.id} (release ${state.release.number})`);
           break;
@@ -256,6 +266,6 @@ export class Deployer {
 /** Everything that decides a build's output; the same key means the same artifact. */
 export function buildKey(sourceDigest: string, service: ServiceConfig): string {
   return createHash('sha256')
-    .update(JSON.stringify([sourceDigest, service.path, service.build.install ?? '', service.build.command ?? '', service.env]))
+    .update(JSON.stringify([sourceDigest, service.path, service.build.install ?? '', service.build.command ?? '', service.build.test ?? '', service.env]))
     .digest('hex');
 }

@@ -35,8 +35,8 @@ export class DeploymentLog {
     return this.record('progress', { message });
   }
 
-  line(text: string, stream: 'stdout' | 'stderr' = 'stdout'): Promise<void> {
-    return this.record('log', { line: text, stream });
+  line(text: string, stream: 'stdout' | 'stderr' = 'stdout', step?: string): Promise<void> {
+    return this.record('log', { line: text, stream, ...(step ? { step } : {}) });
   }
 
   /** Events are written in order; callers may fire and forget, `flush` waits for all of them. */

@@ -5,3 +5,6 @@ export type { DeploymentView, ServiceStatusView } from './control-plane.js';
 export { dataPaths, resolveDataDir, DEFAULT_DATA_DIR } from './paths.js';
 export type { DataPaths } from './paths.js';
 export { stopRouterProcess } from './router-process.js';
+export { BuildExecutor, localBlobs, type BlobAccess } from './build-executor.js';
+export { remoteBlobs } from './remote-blobs.js';
+export { BUILD_JOB } from './deployer.js';

@@ -1,33 +1,27 @@
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Logger } from '../common/index.js';
 import { errorMessage } from '../common/index.js';
 import type { ServiceConfig } from '../manifest/index.js';
-import type { ControlPlane } from './control-plane.js';
+import { ControlPlane } from './control-plane.js';
 import type { DeploymentPlan } from './deployer.js';
 
 /**
  * What a starting control plane does before it takes requests: adopt the replicas that outlived the
- * previous one, end every deployment that was cut off (the previous revision kept serving), bring
- * back anything live that is not running, stop what nothing refers to, and push the route table.
+ * previous one, take back the builds its runner had in hand, bring back anything live that is not
+ * running, stop what nothing refers to, and push the route table. Unfinished deployments are then
+ * resumed by the reconciler.
  */
 const ADOPTION_HEALTH_TIMEOUT_MS = 10_000;
 
-export async function recover(plane: ControlPlane, logger: Logger): Promise<{ adopted: number; interrupted: number; restarted: number; stopped: number }> {
+export async function recover(plane: ControlPlane, logger: Logger): Promise<{ adopted: number; resuming: number; restarted: number; stopped: number }> {
   const { store, agent, runner } = plane;
   const adopted = await agent.adopt();
 
-  let interrupted = 0;
-  for (const deployment of await store.deployments.unfinished()) {
-    const reason = `interrupted: the control plane stopped while this deployment was ${deployment.status}; what served before kept serving. Deploy again to retry.`;
-    await store.deployments.transition(deployment.id, 'failed', { error: reason });
-    await plane.deployer.log(deployment).status('failed', { error: reason });
-    if (deployment.revisionId) await store.revisions.setState(deployment.revisionId, 'failed', reason);
-    await rm(join(plane.paths.work, deployment.id), { recursive: true, force: true });
-    interrupted += 1;
-  }
+  // Builds this data directory's runner had in hand go back to the queue at once; the reconciler then
+  // resumes every unfinished deployment where its records say it was.
+  const released = await store.jobs.releaseOwnedBy(ControlPlane.localRunnerPrefix(plane.paths));
+  const resuming = await store.deployments.unfinished();
 
-  const keep = new Set<string>();
+  const keep = new Set<string>(resuming.flatMap((deployment) => (deployment.revisionId ? [deployment.revisionId] : [])));
   let restarted = 0;
   for (const row of await store.live.list()) {
     keep.add(row.revisionId);
@@ -71,8 +65,8 @@ export async function recover(plane: ControlPlane, logger: Logger): Promise<{ ad
   // Adopted replicas are probed again before the router hears anything: until then it keeps its last table.
   await Promise.allSettled([...keep].map((revisionId) => runner.awaitHealthy(revisionId, ADOPTION_HEALTH_TIMEOUT_MS)));
   await plane.routes.push();
-  logger.info({ adopted: adopted.length, interrupted, restarted, stopped }, 'recovered');
-  return { adopted: adopted.length, interrupted, restarted, stopped };
+  logger.info({ adopted: adopted.length, resuming: resuming.length, released: released.length, restarted, stopped }, 'recovered');
+  return { adopted: adopted.length, resuming: resuming.length, restarted, stopped };
 }
 
 async function planFor(plane: ControlPlane, releaseId: string): Promise<DeploymentPlan | undefined> {

@@ -24,6 +24,10 @@ export interface UpOptions {
   startTimeoutMs: number;
   releaseTimeoutMs: number;
   releasesKept: number;
+  /** Builds run at once by this control plane (0 leaves them to `maestro runner` processes). */
+  buildConcurrency: number;
+  /** Builds of one project running at once, across all runners. */
+  buildsPerProject: number;
   logger?: Logger;
   /** Told things a person starting Maestro must see once (the admin token). */
   announce?: (line: string) => void;
@@ -52,6 +56,8 @@ export const DEFAULT_OPTIONS = {
   startTimeoutMs: 60_000,
   releaseTimeoutMs: 10 * 60_000,
   releasesKept: 20,
+  buildConcurrency: 2,
+  buildsPerProject: 2,
 } as const;
 
 export function maestroVersion(): string {
@@ -91,22 +97,27 @@ export async function startMaestro(options: UpOptions): Promise<RunningMaestro> 
   const store = await openStore({ dataDir: paths.root, ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}) });
   let router: RunningRouter | undefined;
   let api: FastifyInstance | undefined;
+  let plane: ControlPlane | undefined;
   const agent = new Agent({ stateDir: paths.agentState, logDir: paths.replicaLogs });
   try {
     const createdAdminToken = await ensureAdminToken(store, paths);
     router = await ensureRouter(paths, { port: options.routerPort, adminPort: options.routerAdminPort, host: options.host });
     logger.info({ pid: router.info.pid, port: router.info.port, adopted: router.adopted }, 'router ready');
 
-    const plane = new ControlPlane(store, agent, router.client, paths, logger, {
+    const started = new ControlPlane(store, agent, router.client, paths, logger, {
       routerPort: router.info.port,
       startTimeoutMs: options.startTimeoutMs,
       releaseTimeoutMs: options.releaseTimeoutMs,
       releasesKept: options.releasesKept,
+      buildConcurrency: options.buildConcurrency,
+      buildsPerProject: options.buildsPerProject,
     });
-    await plane.prepare();
-    await recover(plane, logger);
+    plane = started;
+    await started.prepare();
+    await recover(started, logger);
+    started.startWork();
 
-    api = await buildApi({ plane, store, logger, maxUploadBytes: options.maxUploadBytes, version: maestroVersion() });
+    api = await buildApi({ plane: started, store, logger, maxUploadBytes: options.maxUploadBytes, version: maestroVersion() });
     await api.listen({ port: options.apiPort, host: options.host }).catch((error: NodeJS.ErrnoException) => {
       throw error.code === 'EADDRINUSE'
         ? new MaestroError('conflict', `the API port ${options.apiPort} is already in use; choose another with --api-port`)
@@ -116,8 +127,8 @@ export async function startMaestro(options: UpOptions): Promise<RunningMaestro> 
     const apiPort = typeof address === 'object' && address ? address.port : options.apiPort;
     writeFileSync(paths.controlPlanePid, JSON.stringify({ pid: process.pid, apiPort, routerPort: router.info.port, startedAt: new Date().toISOString() }));
 
-    const supervisor = superviseRouter({ paths, options, plane, logger, get: () => router!, set: (next) => (router = next) });
-    const heal = setInterval(() => plane.routes.schedule(), 10_000);
+    const supervisor = superviseRouter({ paths, options, plane: started, logger, get: () => router!, set: (next) => (router = next) });
+    const heal = setInterval(() => started.routes.schedule(), 10_000);
     heal.unref();
 
     let stopped = false;
@@ -127,7 +138,7 @@ export async function startMaestro(options: UpOptions): Promise<RunningMaestro> 
       routerPort: router.info.port,
       routerAdminPort: router.info.adminPort,
       paths,
-      plane,
+      plane: started,
       store,
       ...(createdAdminToken ? { createdAdminToken } : {}),
       async stop({ stopApps }) {
@@ -136,7 +147,7 @@ export async function startMaestro(options: UpOptions): Promise<RunningMaestro> 
         clearInterval(supervisor);
         clearInterval(heal);
         await api?.close();
-        await plane.close();
+        await started.close();
         await agent.shutdown({ stopReplicas: stopApps });
         if (stopApps) await stopRouterProcess(paths);
         await store.close();
@@ -145,6 +156,7 @@ export async function startMaestro(options: UpOptions): Promise<RunningMaestro> 
     };
   } catch (error) {
     await api?.close().catch(() => undefined);
+    await plane?.close().catch(() => undefined);
     await agent.shutdown({ stopReplicas: false }).catch(() => undefined);
     await store.close().catch(() => undefined);
     throw error;

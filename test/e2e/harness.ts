@@ -82,22 +82,29 @@ export async function routerGet(port: number, host: string, path = '/'): Promise
 export interface LoadReport {
   total: number;
   failed: Array<{ status?: number; error?: string }>;
+  /** Bodies of the 200 answers, in the order they completed. */
   bodies: string[];
+  /** Every 200 answer with when its request started and ended. */
+  answers: Array<{ body: string; startedAt: number; endedAt: number }>;
 }
 
 /** Steady concurrent requests through the router until stopped; every answer that is not a 200 counts as failed. */
 export function steadyLoad(port: number, host: string, concurrency = 8): { stop(): Promise<LoadReport> } {
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: concurrency });
-  const report: LoadReport = { total: 0, failed: [], bodies: [] };
+  const report: LoadReport = { total: 0, failed: [], bodies: [], answers: [] };
   let running = true;
   const worker = async (): Promise<void> => {
     while (running) {
+      const startedAt = performance.now();
       try {
         const response = await pool.request({ method: 'GET', path: '/', headers: { host } });
         const body = await response.body.text();
         report.total += 1;
         if (response.statusCode !== 200) report.failed.push({ status: response.statusCode });
-        else report.bodies.push(body);
+        else {
+          report.bodies.push(body);
+          report.answers.push({ body, startedAt, endedAt: performance.now() });
+        }
       } catch (error) {
         report.total += 1;
         report.failed.push({ error: (error as Error).message });

@@ -95,6 +95,19 @@ for (const driver of drivers) {
       expect((await store.jobs.finish(running.id, 'r', { status: 'cancelled' }))!.status).toBe('cancelled');
     });
 
+    it('gives back at once the jobs of a runner of ours that died, and only those', async () => {
+      const a = await build();
+      const b = await build();
+      const mine = await store.jobs.enqueue({ kind: 'owned', projectId: a.projectId, buildId: a.buildId });
+      const theirs = await store.jobs.enqueue({ kind: 'owned', projectId: b.projectId, buildId: b.buildId });
+      await store.jobs.claim({ owner: 'local:/data/a:111:x', leaseMs: 60_000, kinds: ['owned'] });
+      await store.jobs.claim({ owner: 'runner:elsewhere:222:y', leaseMs: 60_000, kinds: ['owned'] });
+      const released = await store.jobs.releaseOwnedBy('local:/data/a:');
+      expect(released.map((j) => j.id)).toEqual([mine.id]);
+      expect((await store.jobs.get(mine.id))!.status).toBe('queued');
+      expect((await store.jobs.get(theirs.id))!.status).toBe('running');
+    });
+
     it('records pipeline steps once and resets an interrupted one for a resumed build', async () => {
       const { buildId } = await build();
       const plan = [{ name: 'install' as const, command: 'npm ci' }, { name: 'build' as const, command: 'npm run build' }, { name: 'package' as const }];

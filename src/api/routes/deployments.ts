@@ -72,7 +72,10 @@ export function deploymentRoutes(context: ApiContext): FastifyPluginAsyncZod {
           description: 'Replays recorded events after `after` (or Last-Event-ID), then streams live ones; ends after the final status.',
           tags: ['deployments'],
           params: z.object({ id: z.string() }),
-          querystring: z.object({ after: z.coerce.number().int().min(0).optional() }),
+          querystring: z.object({
+            after: z.coerce.number().int().min(0).optional(),
+            follow: z.enum(['true', 'false']).default('true'),
+          }),
         },
       },
       async (request, reply) => {
@@ -93,12 +96,23 @@ export function deploymentRoutes(context: ApiContext): FastifyPluginAsyncZod {
           if (event.type === 'status' && TERMINAL.has(String(event.data.status))) finish();
         };
         const finish = (): void => {
-          unsubscribe();
           stream.end();
         };
-        stream.onClose(unsubscribe);
-        for (const stored of await store.events.listSince(after, { deploymentId: deployment.id })) {
-          send({ id: stored.id, deploymentId: deployment.id, type: stored.type as DeploymentEvent['type'], data: stored.data as Record<string, unknown>, at: stored.createdAt.toISOString() });
+        const replay = async (): Promise<void> => {
+          for (const stored of await store.events.listSince(after, { deploymentId: deployment.id })) {
+            send({ id: stored.id, deploymentId: deployment.id, type: stored.type as DeploymentEvent['type'], data: stored.data as Record<string, unknown>, at: stored.createdAt.toISOString() });
+          }
+        };
+        // Runners on other machines record events in the store without telling this process: look there too.
+        const poll = setInterval(() => void replay().catch(() => undefined), 500);
+        stream.onClose(() => {
+          clearInterval(poll);
+          unsubscribe();
+        });
+        await replay();
+        if (request.query.follow === 'false') {
+          finish();
+          return reply;
         }
         live = true;
         for (const event of queue.splice(0)) send(event);

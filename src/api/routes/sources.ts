@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { MaestroError, formatBytes } from '../../common/index.js';
+import { isDigest } from '../../build/index.js';
 import type { ApiContext } from '../context.js';
 
 const SourceResult = z.object({ digest: z.string(), size: z.number() });
@@ -55,14 +56,44 @@ export function sourceRoutes(context: ApiContext): FastifyPluginAsyncZod {
       },
     );
 
-    app.head(
+    app.get(
       '/v1/sources/:digest',
-      { schema: { summary: 'Does the server have this source archive?', tags: ['sources'], params: z.object({ digest: z.string() }) } },
+      {
+        schema: {
+          summary: 'Download a source archive (runners on other machines); HEAD says whether the server has it',
+          tags: ['sources'],
+          params: z.object({ digest: z.string() }),
+        },
+      },
       async (request, reply) => {
-        const has = /^[0-9a-f]{64}$/.test(request.params.digest) && (await context.plane.sources.has(request.params.digest));
-        return reply.status(has ? 200 : 404).send();
+        const digest = request.params.digest;
+        if (!isDigest(digest) || !(await context.plane.sources.has(digest))) throw new MaestroError('not_found', `no source ${digest}`);
+        return reply.type('application/gzip').send(await context.plane.sources.openRead(digest));
       },
     );
+
+    app.put(
+      '/v1/artifacts/:digest',
+      {
+        schema: {
+          summary: 'Upload a build artifact under its sha256 (runners on other machines); a body with another digest is refused',
+          tags: ['artifacts'],
+          params: z.object({ digest: z.string() }),
+          response: { 201: SourceResult },
+        },
+      },
+      async (request, reply) => {
+        const digest = request.params.digest;
+        if (!isDigest(digest)) throw new MaestroError('validation_error', `"${digest.slice(0, 80)}" is not a sha256 digest`);
+        if (!(request.body && typeof (request.body as Readable).pipe === 'function')) {
+          throw new MaestroError('bad_request', 'send the artifact as the request body with Content-Type: application/octet-stream');
+        }
+        const stored = await context.plane.artifacts.put(request.body as Readable, { expectedDigest: digest });
+        await context.store.artifacts.record({ digest: stored.digest, sizeBytes: stored.size, path: stored.path });
+        return reply.status(201).send({ digest: stored.digest, size: stored.size });
+      },
+    );
+
   };
 }
 

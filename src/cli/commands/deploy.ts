@@ -84,15 +84,35 @@ export async function deploy(dir: string, options: DeployOptions): Promise<numbe
   return finals.every((d) => d.status === 'succeeded') ? 0 : 1;
 }
 
-/** Stream a deployment's events until its final status; returns the final record. */
+const FINAL = new Set(['succeeded', 'failed', 'rolled_back', 'cancelled']);
+const RECONNECT_FOR_MS = 60_000;
+
+/**
+ * Stream a deployment's events until its final status; returns the final record. A broken stream (the
+ * control plane restarting) is picked up again from the last event seen.
+ */
 async function follow(client: ApiClient, deployment: DeploymentView, out: Output, prefix: boolean): Promise<DeploymentView> {
   const tag = prefix ? `[${deployment.service}] ` : '';
-  for await (const event of readEvents(client, `/v1/deployments/${deployment.id}/events`)) {
-    const data = (event.data as { data?: Record<string, unknown> }).data ?? {};
-    if (event.event === 'log') out.progress(`${tag}  ${String(data.line)}`);
-    else if (event.event === 'progress') out.progress(`${tag}${String(data.message)}`);
-    else if (event.event === 'step') out.progress(`${tag}${String(data.step)}: ${String(data.state)}${data.durationMs ? ` in ${String(data.durationMs)}ms` : ''}${data.reason ? ` (${String(data.reason)})` : ''}`);
-    else if (event.event === 'status') out.progress(`${tag}${String(data.status)}${data.error ? `: ${String(data.error)}` : ''}`);
+  let after = 0;
+  let lostSince: number | undefined;
+  for (;;) {
+    try {
+      for await (const event of readEvents(client, `/v1/deployments/${deployment.id}/events?after=${after}`)) {
+        lostSince = undefined;
+        if (event.id !== undefined) after = Math.max(after, event.id);
+        const data = (event.data as { data?: Record<string, unknown> }).data ?? {};
+        if (event.event === 'log') out.progress(`${tag}  ${String(data.line)}`);
+        else if (event.event === 'progress') out.progress(`${tag}${String(data.message)}`);
+        else if (event.event === 'step') out.progress(`${tag}${String(data.step)}: ${String(data.state)}${data.durationMs ? ` in ${String(data.durationMs)}ms` : ''}${data.reason ? ` (${String(data.reason)})` : ''}`);
+        else if (event.event === 'status') out.progress(`${tag}${String(data.status)}${data.error ? `: ${String(data.error)}` : ''}`);
+      }
+      const current = await client.call<DeploymentView>('GET', `/v1/deployments/${deployment.id}`);
+      if (FINAL.has(current.status)) return current;
+    } catch (error) {
+      lostSince ??= Date.now();
+      if (Date.now() - lostSince > RECONNECT_FOR_MS) throw error;
+      if (lostSince === Date.now()) out.progress(`${tag}lost the connection to Maestro; reconnecting`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  return client.call<DeploymentView>('GET', `/v1/deployments/${deployment.id}`);
 }

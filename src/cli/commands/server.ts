@@ -24,6 +24,14 @@ interface UpFlags {
   databaseUrl?: string;
   maxUpload: string;
   startTimeout: string;
+  buildConcurrency: string;
+  buildsPerProject: string;
+}
+
+function count(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 1000) throw new InvalidArgumentError(`${flag} takes a whole number from 0 to 1000, got "${value}"`);
+  return n;
 }
 
 function port(value: string, flag: string): number {
@@ -49,6 +57,8 @@ export function upOptions(flags: UpFlags): UpOptions {
     startTimeoutMs,
     releaseTimeoutMs: DEFAULT_OPTIONS.releaseTimeoutMs,
     releasesKept: DEFAULT_OPTIONS.releasesKept,
+    buildConcurrency: count(flags.buildConcurrency, '--build-concurrency'),
+    buildsPerProject: Math.max(1, count(flags.buildsPerProject, '--builds-per-project')),
   };
 }
 
@@ -61,7 +71,9 @@ export function addServerOptions(command: Command): Command {
     .option('--host <address>', 'the address the API and router listen on', DEFAULT_OPTIONS.host)
     .option('--database-url <url>', 'a postgres:// URL to use a Postgres server instead of the embedded one (env MAESTRO_DATABASE_URL)')
     .option('--max-upload <size>', 'the largest source upload accepted', '200Mi')
-    .option('--start-timeout <duration>', 'how long a new revision may take to become healthy', '60s');
+    .option('--start-timeout <duration>', 'how long a new revision may take to become healthy', '60s')
+    .option('--build-concurrency <n>', 'builds this server runs at once (0: leave them to `maestro runner` processes)', String(DEFAULT_OPTIONS.buildConcurrency))
+    .option('--builds-per-project <n>', 'builds of one project running at once, across all runners', String(DEFAULT_OPTIONS.buildsPerProject));
 }
 
 export function announce(running: RunningMaestro): void {

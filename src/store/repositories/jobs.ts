@@ -68,6 +68,8 @@ export interface JobsRepository {
   requestCancel(id: string): Promise<Job | undefined>;
   /** Running jobs whose lease expired (their runner died) go back to the queue, or fail after their last attempt. */
   reapExpired(): Promise<Job[]>;
+  /** Running jobs leased by owners whose names start with `prefix` (a dead process of ours) go back to the queue now. */
+  releaseOwnedBy(prefix: string): Promise<Job[]>;
   get(id: string): Promise<Job | undefined>;
   forBuild(buildId: string): Promise<Job | undefined>;
   counts(): Promise<{ queued: number; running: number }>;
@@ -166,6 +168,19 @@ export function jobsRepository(q: Queryable): JobsRepository {
            lease_owner = NULL, lease_expires_at = NULL,
            finished_at = CASE WHEN cancel_requested OR attempts >= max_attempts THEN now() ELSE NULL END
          WHERE status = 'running' AND lease_expires_at < now() RETURNING *`,
+      );
+      return rows.map(toJob);
+    },
+
+    async releaseOwnedBy(prefix) {
+      checkText('prefix', prefix);
+      const rows = await q.query<JobRow>(
+        `UPDATE jobs SET
+           status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'queued' END,
+           finished_at = CASE WHEN cancel_requested THEN now() ELSE NULL END,
+           lease_owner = NULL, lease_expires_at = NULL, error = 'its runner stopped; resuming'
+         WHERE status = 'running' AND starts_with(lease_owner, $1) RETURNING *`,
+        [prefix],
       );
       return rows.map(toJob);
     },

@@ -1,0 +1,148 @@
+/**
+ * A build's pipeline: install -> build -> test -> package, each a recorded step with its own status,
+ * exit code and log lines. A resumed build (its runner died) skips the steps that finished in the
+ * same work directory and runs the interrupted one again.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MaestroError, errorMessage } from '../common/index.js';
+import type { BuildStep, BuildStepName, Store } from '../store/index.js';
+import { packArtifact } from './artifact.js';
+import type { ContentStore } from './cas.js';
+import { runCommand, type RunCommandInput } from './run-command.js';
+import { stepEnvironment } from './step-env.js';
+import { DEFAULT_SOURCE_LIMITS } from './run-build.js';
+import { unpackSource } from './unpack.js';
+
+export interface PipelineInput {
+  buildId: string;
+  /** The uploaded source archive (a local file). */
+  sourceArchive: string;
+  workDir: string;
+  servicePath: string;
+  install?: string;
+  command?: string;
+  test?: string;
+  env: Record<string, string>;
+  secretValues?: readonly string[];
+  /** Seconds since the epoch of the commit; builds see it as SOURCE_DATE_EPOCH. */
+  sourceDateEpoch?: number;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Extra options for every step's command (sandbox, priority, limits), passed through as they are. */
+  stepOptions?: (step: BuildStepName) => Partial<RunCommandInput>;
+  onLog: (line: string, stream: 'stdout' | 'stderr', step: BuildStepName) => void;
+  onStep?: (step: BuildStep) => void;
+}
+
+export interface PipelineResult {
+  artifactDigest: string;
+  artifactSize: number;
+  steps: BuildStep[];
+}
+
+/** Raised for a step that failed; `transient` when running it again may well succeed (network trouble). */
+export class StepFailure extends MaestroError {
+  constructor(
+    message: string,
+    readonly step: BuildStepName,
+    readonly transient: boolean,
+    details: Record<string, unknown>,
+  ) {
+    super('step_failed', message, details);
+  }
+}
+
+const TRANSIENT_PATTERNS = [/ECONNRESET/, /ETIMEDOUT/, /EAI_AGAIN/, /ENOTFOUND/, /ECONNREFUSED/, /socket hang up/i, /network (error|timeout)/i, /\b50[234]\b.*registry/i];
+
+/** Whether a failed install looks like the network's fault rather than the code's. */
+export function looksTransient(step: BuildStepName, logTail: readonly string[]): boolean {
+  return step === 'install' && logTail.some((line) => TRANSIENT_PATTERNS.some((pattern) => pattern.test(line)));
+}
+
+/** The pipeline's steps, in order, with the commands the manifest gives. */
+export function plannedSteps(commands: { install?: string; command?: string; test?: string }): Array<{ name: BuildStepName; command?: string }> {
+  return [
+    { name: 'install', ...(commands.install ? { command: commands.install } : {}) },
+    { name: 'build', ...(commands.command ? { command: commands.command } : {}) },
+    { name: 'test', ...(commands.test ? { command: commands.test } : {}) },
+    { name: 'package' },
+  ];
+}
+
+const doneMarker = (workDir: string, step: BuildStepName) => join(workDir, `.step-${step}.done`);
+
+export async function runPipeline(store: Store, artifacts: ContentStore, input: PipelineInput): Promise<PipelineResult> {
+  const sourceDir = join(input.workDir, 'source');
+  const home = join(input.workDir, 'home');
+  await store.buildSteps.resetUnfinished(input.buildId);
+  let steps = await store.buildSteps.plan(input.buildId, plannedSteps(input));
+
+  // A finished step counts only if its output is still here (the same work directory).
+  const unpacked = existsSync(join(input.workDir, '.source-ready'));
+  if (!unpacked) {
+    await rm(input.workDir, { recursive: true, force: true });
+    await mkdir(home, { recursive: true, mode: 0o700 });
+    await unpackSource(input.sourceArchive, sourceDir, DEFAULT_SOURCE_LIMITS);
+    await writeFile(join(input.workDir, '.source-ready'), '');
+  }
+  const serviceDir = join(sourceDir, input.servicePath);
+  if (!(await stat(serviceDir).catch(() => undefined))?.isDirectory()) {
+    throw new MaestroError('validation_error', `the service path "${input.servicePath}" is not a folder in the uploaded source; check \`path\` in maestro.yml`);
+  }
+
+  const env = stepEnvironment(home, {
+    SOURCE_DATE_EPOCH: String(input.sourceDateEpoch ?? 0),
+    ...input.env,
+  });
+  const deadline = input.timeoutMs === undefined ? undefined : performance.now() + input.timeoutMs;
+  const record = async (update: Promise<BuildStep | undefined>): Promise<void> => {
+    const step = await update;
+    if (step) input.onStep?.(step);
+  };
+
+  for (const step of steps) {
+    if (step.name === 'package') continue;
+    if (step.status === 'succeeded' && existsSync(doneMarker(input.workDir, step.name))) continue;
+    if (!step.command) {
+      await record(store.buildSteps.finish(input.buildId, step.name, { status: 'skipped' }));
+      continue;
+    }
+    input.signal?.throwIfAborted();
+    await record(store.buildSteps.start(input.buildId, step.name));
+    const remaining = deadline === undefined ? undefined : Math.max(1, deadline - performance.now());
+    let result;
+    try {
+      result = await runCommand({
+        command: step.command,
+        cwd: serviceDir,
+        env,
+        onLog: (line, stream) => input.onLog(line, stream, step.name),
+        ...(input.signal ? { signal: input.signal } : {}),
+        ...(remaining !== undefined ? { timeoutMs: remaining } : {}),
+        ...(input.secretValues ? { secretValues: input.secretValues } : {}),
+        ...input.stepOptions?.(step.name),
+      });
+    } catch (error) {
+      const cancelled = input.signal?.aborted === true;
+      await record(store.buildSteps.finish(input.buildId, step.name, { status: cancelled ? 'cancelled' : 'failed', error: errorMessage(error) }));
+      throw error;
+    }
+    if (result.exitCode !== 0) {
+      const message = `build step "${step.name}" (\`${step.command}\`) failed with exit code ${result.exitCode}${result.lastLine ? `: ${result.lastLine}` : ''}`;
+      await record(store.buildSteps.finish(input.buildId, step.name, { status: 'failed', exitCode: result.exitCode, error: message }));
+      throw new StepFailure(message, step.name, looksTransient(step.name, result.logTail), { step: step.name, exitCode: result.exitCode, logTail: result.logTail });
+    }
+    await record(store.buildSteps.finish(input.buildId, step.name, { status: 'succeeded', exitCode: 0 }));
+    await writeFile(doneMarker(input.workDir, step.name), '');
+  }
+
+  // The whole tree is the artifact: a service in a monorepo runs beside the workspace packages it uses.
+  await record(store.buildSteps.start(input.buildId, 'package'));
+  const artifact = await packArtifact(sourceDir, artifacts);
+  await store.artifacts.record({ digest: artifact.digest, sizeBytes: artifact.size, path: artifacts.path(artifact.digest) });
+  await record(store.buildSteps.finish(input.buildId, 'package', { status: 'succeeded' }));
+  steps = await store.buildSteps.list(input.buildId);
+  return { artifactDigest: artifact.digest, artifactSize: artifact.size, steps };
+}
