@@ -15,7 +15,7 @@ export interface ServiceConfig {
   /** Folder inside the repository, normalised (`.` or `apps/web`). */
   path: string;
   runtime?: string;
-  build: { install?: string; command?: string; test?: string };
+  build: { install?: string; command?: string; test?: string; network?: boolean; memoryBytes?: number; timeoutMs?: number };
   /** The start command; '' for runtime static, which serves `static.dir` instead. */
   start: string;
   static?: { dir: string };
@@ -77,7 +77,14 @@ export function resolveServiceConfig(manifest: Manifest, serviceName: string, en
     environment: environmentName,
     path: service.path,
     ...(service.runtime === undefined ? {} : { runtime: service.runtime }),
-    build: definedOnly({ ...service.build }),
+    build: definedOnly({
+      install: service.build.install,
+      command: service.build.command,
+      test: service.build.test,
+      network: service.build.network,
+      memoryBytes: service.build.memory === undefined ? undefined : parseSize(service.build.memory),
+      timeoutMs: service.build.timeout === undefined ? undefined : parseDuration(service.build.timeout),
+    }),
     start: isStatic ? '' : (override.start ?? service.start ?? ''),
     ...(isStatic ? { static: { dir: service.static?.dir ?? '.' } } : {}),
     port: port === '$PORT' ? 'PORT' : port,

@@ -92,6 +92,12 @@ const build = z
     install: text('a command, like npm ci').optional().describe('Installs dependencies, e.g. npm ci.'),
     command: text('a command, like npm run build').optional().describe('Builds the app, e.g. npm run build.'),
     test: text('a command, like npm test').optional().describe('Tests the build; a failure stops the deploy.'),
+    network: z
+      .boolean({ error: expecting('true or false') })
+      .optional()
+      .describe('Whether the build and test steps may use the network (install always may). Default false.'),
+    memory: size().optional().describe('Memory limit for each build step, like 2Gi. Default: no limit beyond the server\'s.'),
+    timeout: duration({ positive: true }).optional().describe('Time limit for the whole build, like 15m. Default 30m.'),
   })
   .describe('Build steps, run in order in a sandbox; all optional.');
 

@@ -1,6 +1,15 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runPipeline, StepFailure, type ContentStore } from '../build/index.js';
+import {
+  DEFAULT_BUILD_PRIORITY,
+  decideSandbox,
+  detectSandbox,
+  runPipeline,
+  StepFailure,
+  type ContentStore,
+  type RunCommandInput,
+  type SandboxPolicy,
+} from '../build/index.js';
 import { MaestroError, errorMessage } from '../common/index.js';
 import type { EventBus } from '../events/index.js';
 import type { BuildStepName, Deployment, Job, Store } from '../store/index.js';
@@ -28,6 +37,8 @@ export function localBlobs(sources: ContentStore, artifacts: ContentStore): Blob
   };
 }
 
+const DEFAULT_BUILD_TIMEOUT_MS = 30 * 60_000;
+
 /** A runner's work for a build job: the pipeline, then the build's outcome recorded. */
 export class BuildExecutor {
   constructor(
@@ -37,9 +48,39 @@ export class BuildExecutor {
       workDir: string;
       logDir: string;
       blobs: BlobAccess;
-      options: Pick<DeployerOptions, 'buildTimeoutMs' | 'stepOptions'>;
+      options: Pick<DeployerOptions, 'buildTimeoutMs' | 'sandbox'>;
+      /** Folders a sandboxed step must not see (the data directory). */
+      hidden: string[];
     },
   ) {}
+
+  /**
+   * What every step of this build runs with: the sandbox (install may use the network, build and test
+   * only when the manifest allows), a lower CPU and I/O priority than serving apps, the memory limit.
+   */
+  private async stepOptions(plan: DeploymentPlan, workDir: string, log: DeploymentLog): Promise<(step: BuildStepName) => Partial<RunCommandInput>> {
+    const policy: SandboxPolicy = this.deps.options.sandbox ?? { mode: 'auto' };
+    const detection = policy.mode === 'off' ? undefined : await detectSandbox();
+    const decision = decideSandbox(policy, detection);
+    if (!decision.sandboxed && decision.warning) await log.line(decision.warning, 'stderr');
+    const memoryBytes = plan.service.build.memoryBytes;
+    return (step) => ({
+      ...(decision.sandboxed && detection
+        ? {
+            sandbox: {
+              policy,
+              hidden: this.deps.hidden,
+              writable: [],
+              network: step === 'install' || plan.service.build.network === true,
+              workDir,
+              detection,
+            },
+          }
+        : {}),
+      priority: DEFAULT_BUILD_PRIORITY,
+      ...(memoryBytes ? { limits: { memoryBytes, memorySetting: 'build.memory' } } : {}),
+    });
+  }
 
   private log(deployment: Deployment): DeploymentLog {
     return new DeploymentLog(this.deps.store, this.deps.bus, this.deps.logDir, deployment.id, deployment.projectId);
@@ -69,8 +110,8 @@ export class BuildExecutor {
         env: plan.service.env,
         secretValues: Object.values(plan.service.env).filter((value) => value.length >= 8),
         signal,
-        ...(this.deps.options.buildTimeoutMs ? { timeoutMs: this.deps.options.buildTimeoutMs } : {}),
-        ...(this.deps.options.stepOptions ? { stepOptions: (step: BuildStepName) => this.deps.options.stepOptions!(step, plan) } : {}),
+        timeoutMs: plan.service.build.timeoutMs ?? this.deps.options.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS,
+        stepOptions: await this.stepOptions(plan, workDir, log),
         onLog: (line, stream, step) => void log.line(line, stream, step),
         onStep: (step) =>
           void log.step(step.name, step.status === 'running' ? 'started' : (step.status as 'succeeded' | 'failed' | 'skipped'), {

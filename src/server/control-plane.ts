@@ -104,6 +104,7 @@ export class ControlPlane {
       logDir: paths.deploymentLogs,
       blobs: localBlobs(this.sources, this.artifacts),
       options,
+      hidden: [paths.root],
     });
     this.reconciler = new DeploymentReconciler(store, this.deployer, this.locks, logger);
     this.buildRunner = new Runner({

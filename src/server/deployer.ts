@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { plannedSteps, runCommand, type ContentStore, type RunCommandInput } from '../build/index.js';
+import { plannedSteps, runCommand, type ContentStore, type SandboxPolicy } from '../build/index.js';
 import { MaestroError, errorMessage, type Logger } from '../common/index.js';
 import type { EnvironmentConfig, ServiceConfig } from '../manifest/index.js';
 import { decideImmediate, type RolloutObservation } from '../rollout/index.js';
-import type { BuildStepName, Deployment, Release, Revision, Store } from '../store/index.js';
+import type { Deployment, Release, Revision, Store } from '../store/index.js';
 import { appEnvironment } from './replica-spec.js';
 import type { RevisionRunner } from './revisions.js';
 import type { RouteSync } from './route-sync.js';
@@ -25,10 +25,10 @@ export interface DeployerOptions {
   startTimeoutMs: number;
   /** How long the optional release command may run. */
   releaseTimeoutMs: number;
-  /** How long a build may run, all steps together. */
+  /** How long a build may run, all steps together, unless the manifest says (build.timeout). */
   buildTimeoutMs?: number;
-  /** Options for every build step's command: sandbox, priority, limits. */
-  stepOptions?: (step: BuildStepName, plan: DeploymentPlan) => Partial<RunCommandInput>;
+  /** Whether builds run in bubblewrap: when available ('auto'), always ('require') or never ('off'). */
+  sandbox?: SandboxPolicy;
 }
 
 export const BUILD_JOB = 'build';

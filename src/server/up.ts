@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../api/index.js';
+import type { SandboxPolicy } from '../build/index.js';
 import { MaestroError, createLogger, errorMessage, type Logger } from '../common/index.js';
 import { generateToken, hashToken } from '../identity/index.js';
 import { Agent } from '../runtime/index.js';
@@ -28,6 +29,8 @@ export interface UpOptions {
   buildConcurrency: number;
   /** Builds of one project running at once, across all runners. */
   buildsPerProject: number;
+  /** Whether builds run in bubblewrap: when available ('auto'), always ('require') or never ('off'). */
+  sandbox: SandboxPolicy;
   logger?: Logger;
   /** Told things a person starting Maestro must see once (the admin token). */
   announce?: (line: string) => void;
@@ -58,6 +61,7 @@ export const DEFAULT_OPTIONS = {
   releasesKept: 20,
   buildConcurrency: 2,
   buildsPerProject: 2,
+  sandbox: { mode: 'auto' } as SandboxPolicy,
 } as const;
 
 export function maestroVersion(): string {
@@ -111,6 +115,7 @@ export async function startMaestro(options: UpOptions): Promise<RunningMaestro> 
       releasesKept: options.releasesKept,
       buildConcurrency: options.buildConcurrency,
       buildsPerProject: options.buildsPerProject,
+      sandbox: options.sandbox,
     });
     plane = started;
     await started.prepare();

@@ -1,5 +1,5 @@
 /** An upload's bytes, passed on as they arrive, cut off the moment they pass the limit. */
-import { MaestroError, formatBytes } from '../../common/index.js';
+import { MaestroError, errorMessage, formatBytes, isMaestroError } from '../../common/index.js';
 
 export function tooLarge(limit: number): MaestroError {
   return new MaestroError(
@@ -16,10 +16,16 @@ export function tooLarge(limit: number): MaestroError {
 export async function* limitBody(source: AsyncIterable<Uint8Array>, limit: number, declared?: number): AsyncGenerator<Uint8Array> {
   if (declared !== undefined && declared > limit) throw tooLarge(limit);
   let received = 0;
-  for await (const chunk of source) {
-    received += chunk.length;
-    if (received > limit) throw tooLarge(limit);
-    yield chunk;
+  try {
+    for await (const chunk of source) {
+      received += chunk.length;
+      if (received > limit) throw tooLarge(limit);
+      yield chunk;
+    }
+  } catch (error) {
+    // A client that hangs up mid-upload is not a server failure; say what happened instead of a 500.
+    if (isMaestroError(error)) throw error;
+    throw new MaestroError('bad_request', `the upload stopped after ${received} bytes (${errorMessage(error)}); nothing was stored`);
   }
   if (declared !== undefined && received !== declared) {
     throw new MaestroError('bad_request', `the body had ${received} bytes but Content-Length said ${declared}; nothing was stored`);

@@ -62,7 +62,7 @@ export class RemoteCache {
     const blob = await openVerifiedBlob(this.blobs, entry.digest, entry.sizeBytes);
     if (!blob.ok) {
       this.logger.warn({ namespace, hash, digest: entry.digest, problem: blob.problem }, 'remote cache entry dropped: its blob is missing or fails its checksum');
-      await this.store.remoteCache.remove([entry.id]);
+      await this.store.remoteCache.discard(entry.id, entry.digest);
       // A corrupt file is wrong for every entry naming it; those entries then miss and go the same way.
       if (blob.problem === 'corrupt') await removeBlob(this.blobs, entry.digest);
       return undefined;

@@ -89,8 +89,9 @@ export function runnerCommand(program: Command): void {
     .option('--concurrency <n>', 'builds at once', '2')
     .option('--builds-per-project <n>', 'builds of one project running at once, across all runners', '2')
     .option('-d, --data-dir <dir>', 'where this runner keeps its work folders and caches', undefined)
+    .option('--require-sandbox', 'refuse to run builds when bubblewrap is not available')
     .addHelpText('after', '\nThe runner fetches sources from and uploads artifacts to the API (MAESTRO_URL, MAESTRO_TOKEN).\n\nExample:\n  MAESTRO_URL=http://cp:7070 MAESTRO_TOKEN=... maestro runner --database-url postgres://maestro@db/maestro\n')
-    .action(async (options: { databaseUrl?: string; concurrency: string; buildsPerProject: string; dataDir?: string }) => {
+    .action(async (options: { databaseUrl?: string; concurrency: string; buildsPerProject: string; dataDir?: string; requireSandbox?: boolean }) => {
       if (!options.databaseUrl?.startsWith('postgres')) {
         throw new InvalidArgumentError('--database-url takes the postgres:// URL the control plane uses; runners share its queue (the embedded database cannot be shared)');
       }
@@ -106,7 +107,8 @@ export function runnerCommand(program: Command): void {
         workDir: join(dataDir, 'work'),
         logDir: join(dataDir, 'logs'),
         blobs: await remoteBlobs({ apiUrl: credentials.url, token: credentials.token, cacheDir: join(dataDir, 'blobs') }),
-        options: {},
+        options: { sandbox: { mode: options.requireSandbox ? 'require' : 'auto' } },
+        hidden: [dataDir],
       });
       const runner = new Runner({
         store,

@@ -26,6 +26,7 @@ interface UpFlags {
   startTimeout: string;
   buildConcurrency: string;
   buildsPerProject: string;
+  requireSandbox?: boolean;
 }
 
 function count(value: string, flag: string): number {
@@ -59,6 +60,7 @@ export function upOptions(flags: UpFlags): UpOptions {
     releasesKept: DEFAULT_OPTIONS.releasesKept,
     buildConcurrency: count(flags.buildConcurrency, '--build-concurrency'),
     buildsPerProject: Math.max(1, count(flags.buildsPerProject, '--builds-per-project')),
+    sandbox: { mode: flags.requireSandbox ? 'require' : 'auto' },
   };
 }
 
@@ -73,7 +75,8 @@ export function addServerOptions(command: Command): Command {
     .option('--max-upload <size>', 'the largest source upload accepted', '200Mi')
     .option('--start-timeout <duration>', 'how long a new revision may take to become healthy', '60s')
     .option('--build-concurrency <n>', 'builds this server runs at once (0: leave them to `maestro runner` processes)', String(DEFAULT_OPTIONS.buildConcurrency))
-    .option('--builds-per-project <n>', 'builds of one project running at once, across all runners', String(DEFAULT_OPTIONS.buildsPerProject));
+    .option('--builds-per-project <n>', 'builds of one project running at once, across all runners', String(DEFAULT_OPTIONS.buildsPerProject))
+    .option('--require-sandbox', 'refuse to run builds when bubblewrap is not available (otherwise they run unsandboxed with a warning)');
 }
 
 export function announce(running: RunningMaestro): void {

@@ -49,6 +49,8 @@ export interface RemoteCacheRepository {
   touch(id: number): Promise<void>;
   /** Deletes the entries; returns those that existed (their digests may now name unreferenced blobs). */
   remove(ids: readonly number[]): Promise<RemoteCacheUsageRow[]>;
+  /** Deletes the entry only while it still names this blob (an upload may have replaced it meanwhile). */
+  discard(id: number, digest: string): Promise<boolean>;
   /** Entries and bytes, of one project or of all. */
   usage(projectId?: string): Promise<{ entries: number; bytes: number }>;
   /** Every entry's size and last access (of one project or all), for eviction. */
@@ -107,6 +109,11 @@ export function remoteCacheRepository(q: Queryable): RemoteCacheRepository {
       if (ids.length === 0) return [];
       const rows = await q.query<EntryRow>('DELETE FROM remote_cache_entries WHERE id = ANY($1::bigint[]) RETURNING *', [[...ids]]);
       return rows.map(toUsage);
+    },
+
+    async discard(id, digest) {
+      const rows = await q.query('DELETE FROM remote_cache_entries WHERE id = $1 AND digest = $2 RETURNING id', [id, digest]);
+      return rows.length > 0;
     },
 
     async usage(projectId) {
