@@ -4,7 +4,7 @@
  * same work directory and runs the interrupted one again.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MaestroError, errorMessage } from '../common/index.js';
 import type { BuildStep, BuildStepName, Store } from '../store/index.js';
@@ -14,6 +14,7 @@ import { runCommand, type RunCommandInput } from './run-command.js';
 import { stepEnvironment } from './step-env.js';
 import { DEFAULT_SOURCE_LIMITS } from './run-build.js';
 import { unpackSource } from './unpack.js';
+import { serviceCacheKeys, type BuildCache, type ServiceCacheKeys } from './cache/index.js';
 
 export interface PipelineInput {
   buildId: string;
@@ -34,6 +35,8 @@ export interface PipelineInput {
   stepOptions?: (step: BuildStepName) => Partial<RunCommandInput>;
   onLog: (line: string, stream: 'stdout' | 'stderr', step: BuildStepName) => void;
   onStep?: (step: BuildStep) => void;
+  /** Dependency and build-output cache: a hit skips the install or the build. */
+  cache?: BuildCache;
 }
 
 export interface PipelineResult {
@@ -102,11 +105,27 @@ export async function runPipeline(store: Store, artifacts: ContentStore, input: 
     if (step) input.onStep?.(step);
   };
 
+  const keys = input.cache ? await cacheKeys(input, sourceDir, env) : undefined;
+  const restored = async (name: BuildStepName): Promise<boolean> => {
+    if (!input.cache || !keys) return false;
+    if (name === 'install' && keys.dependenciesCacheable) {
+      return (await input.cache.restoreDependencies(keys.dependencyKey, sourceDir, keys.dependencyPaths)) === 'hit';
+    }
+    if (name === 'build') return (await input.cache.restoreOutput(keys.buildOutputKey, serviceDir)) === 'hit';
+    return false;
+  };
+
   for (const step of steps) {
     if (step.name === 'package') continue;
     if (step.status === 'succeeded' && existsSync(doneMarker(input.workDir, step.name))) continue;
     if (!step.command) {
       await record(store.buildSteps.finish(input.buildId, step.name, { status: 'skipped' }));
+      continue;
+    }
+    if (await restored(step.name)) {
+      input.onLog(`${step.name}: restored from the cache, not run`, 'stdout', step.name);
+      await record(store.buildSteps.finish(input.buildId, step.name, { status: 'skipped', cache: 'hit' }));
+      await writeFile(doneMarker(input.workDir, step.name), '');
       continue;
     }
     input.signal?.throwIfAborted();
@@ -134,7 +153,8 @@ export async function runPipeline(store: Store, artifacts: ContentStore, input: 
       await record(store.buildSteps.finish(input.buildId, step.name, { status: 'failed', exitCode: result.exitCode, error: message }));
       throw new StepFailure(message, step.name, looksTransient(step.name, result.logTail), { step: step.name, exitCode: result.exitCode, logTail: result.logTail });
     }
-    await record(store.buildSteps.finish(input.buildId, step.name, { status: 'succeeded', exitCode: 0 }));
+    const cached = await saveToCache(input, keys, step.name, sourceDir, serviceDir);
+    await record(store.buildSteps.finish(input.buildId, step.name, { status: 'succeeded', exitCode: 0, ...(cached ? { cache: 'miss' as const } : {}) }));
     await writeFile(doneMarker(input.workDir, step.name), '');
   }
 
@@ -146,3 +166,46 @@ export async function runPipeline(store: Store, artifacts: ContentStore, input: 
   steps = await store.buildSteps.list(input.buildId);
   return { artifactDigest: artifact.digest, artifactSize: artifact.size, steps };
 }
+
+async function cacheKeys(input: PipelineInput, sourceDir: string, env: Record<string, string>): Promise<ServiceCacheKeys | undefined> {
+  try {
+    return await serviceCacheKeys({
+      sourceRoot: sourceDir,
+      servicePath: input.servicePath,
+      ...(input.install ? { install: input.install } : {}),
+      ...(input.command ? { command: input.command } : {}),
+      env: input.env,
+      toolEnv: env,
+    });
+  } catch (error) {
+    input.onLog(`the build cache is not used for this build: ${errorMessage(error)}`, 'stderr', 'install');
+    return undefined;
+  }
+}
+
+/** Keep what a step produced for the next build with the same inputs; a cache problem never fails a build. */
+async function saveToCache(
+  input: PipelineInput,
+  keys: ServiceCacheKeys | undefined,
+  step: BuildStepName,
+  sourceDir: string,
+  serviceDir: string,
+): Promise<boolean> {
+  if (!input.cache || !keys) return false;
+  try {
+    if (step === 'install' && keys.dependenciesCacheable) {
+      await input.cache.saveDependencies(keys.dependencyKey, sourceDir, keys.dependencyPaths);
+      return true;
+    }
+    if (step === 'build') {
+      const outputs = (await readdir(serviceDir)).filter((name) => !OUTPUT_EXCLUDES.has(name));
+      if (outputs.length > 0) await input.cache.saveOutput(keys.buildOutputKey, serviceDir, outputs);
+      return true;
+    }
+  } catch (error) {
+    input.onLog(`could not save ${step} output to the cache: ${errorMessage(error)}`, 'stderr', step);
+  }
+  return false;
+}
+
+const OUTPUT_EXCLUDES = new Set(['.git', '.maestro', '.venv', 'node_modules']);

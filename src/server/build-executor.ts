@@ -13,6 +13,7 @@ import {
 import { MaestroError, errorMessage } from '../common/index.js';
 import type { EventBus } from '../events/index.js';
 import type { BuildStepName, Deployment, Job, Store } from '../store/index.js';
+import type { BuildCache } from '../build/cache/index.js';
 import { buildKey, type DeployerOptions, type DeploymentPlan } from './deployer.js';
 import { DeploymentLog } from './deployment-log.js';
 
@@ -51,6 +52,7 @@ export class BuildExecutor {
       options: Pick<DeployerOptions, 'buildTimeoutMs' | 'sandbox'>;
       /** Folders a sandboxed step must not see (the data directory). */
       hidden: string[];
+      cache?: BuildCache;
     },
   ) {}
 
@@ -112,6 +114,7 @@ export class BuildExecutor {
         signal,
         timeoutMs: plan.service.build.timeoutMs ?? this.deps.options.buildTimeoutMs ?? DEFAULT_BUILD_TIMEOUT_MS,
         stepOptions: await this.stepOptions(plan, workDir, log),
+        ...(this.deps.cache ? { cache: this.deps.cache } : {}),
         onLog: (line, stream, step) => void log.line(line, stream, step),
         onStep: (step) =>
           void log.step(step.name, step.status === 'running' ? 'started' : (step.status as 'succeeded' | 'failed' | 'skipped'), {

@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { ContentStore, Runner } from '../build/index.js';
+import { BuildCache } from '../build/cache/index.js';
 import { readFileFromSource } from './source-files.js';
 import { MaestroError, errorMessage, type Logger } from '../common/index.js';
 import { EventBus } from '../events/index.js';
@@ -26,6 +27,8 @@ export interface ControlPlaneOptions extends DeployerOptions {
   buildConcurrency: number;
   /** Builds of one project running at once, across all runners. */
   buildsPerProject: number;
+  /** The dependency and build-output cache's size cap; least recently used entries go first. */
+  cacheMaxBytes: number;
 }
 
 export interface DeploymentView {
@@ -70,6 +73,7 @@ export class ControlPlane {
   readonly deployer: Deployer;
   readonly reconciler: DeploymentReconciler;
   readonly buildRunner: Runner;
+  readonly buildCache: BuildCache;
   private readonly locks = new KeyedLock();
   private onAgentChange = (): void => this.routes.schedule();
 
@@ -97,7 +101,9 @@ export class ControlPlane {
       logger,
       options,
     });
+    this.buildCache = new BuildCache({ root: paths.cache, maxBytes: options.cacheMaxBytes });
     const executor = new BuildExecutor({
+      cache: this.buildCache,
       store,
       bus: this.bus,
       workDir: paths.work,

@@ -6,6 +6,7 @@ export interface DataPaths {
   database: string;
   sources: string;
   artifacts: string;
+  cache: string;
   work: string;
   revisions: string;
   deploymentLogs: string;
@@ -32,6 +33,7 @@ export function dataPaths(dataDir: string): DataPaths {
     database: join(root, 'db'),
     sources: join(root, 'sources'),
     artifacts: join(root, 'artifacts'),
+    cache: join(root, 'cache'),
     work: join(root, 'work'),
     revisions: join(root, 'revisions'),
     deploymentLogs: join(root, 'logs', 'deployments'),

@@ -31,6 +31,8 @@ export interface UpOptions {
   buildsPerProject: number;
   /** Whether builds run in bubblewrap: when available ('auto'), always ('require') or never ('off'). */
   sandbox: SandboxPolicy;
+  /** The build cache's size cap. */
+  cacheMaxBytes: number;
   logger?: Logger;
   /** Told things a person starting Maestro must see once (the admin token). */
   announce?: (line: string) => void;
@@ -62,6 +64,7 @@ export const DEFAULT_OPTIONS = {
   buildConcurrency: 2,
   buildsPerProject: 2,
   sandbox: { mode: 'auto' } as SandboxPolicy,
+  cacheMaxBytes: 10 * 1024 ** 3,
 } as const;
 
 export function maestroVersion(): string {
@@ -116,6 +119,7 @@ export async function startMaestro(options: UpOptions): Promise<RunningMaestro> 
       buildConcurrency: options.buildConcurrency,
       buildsPerProject: options.buildsPerProject,
       sandbox: options.sandbox,
+      cacheMaxBytes: options.cacheMaxBytes,
     });
     plane = started;
     await started.prepare();

@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, exampleCopy, routerGet, startTestMaestro, steadyLoad, stopTestMaestro, EXAMPLES, type TestMaestro } from './harness.js';
@@ -44,6 +44,20 @@ describe('the bundled examples deploy as they are', () => {
       services: Array<{ replicas: Array<{ state: string }> }>;
     };
     expect(status.services[0]!.replicas.map((r) => r.state)).toEqual(['healthy', 'healthy']);
+
+    // A one-file change: the dependencies come from the cache, npm ci does not run again.
+    await writeFile(join(dir, 'server.js'), (await readFile(join(dir, 'server.js'), 'utf8')).replace('Hello from Express', 'Hi from Express'));
+    const changed = await cli(['deploy', dir, '--json'], maestro.env);
+    expect(changed.code, changed.stderr).toBe(0);
+    expect((await routerGet(maestro.routerPort, host)).body).toContain('Hi from Express on Maestro');
+    const { builds } = JSON.parse((await cli(['builds', '--project', 'express-demo', '--json'], maestro.env)).stdout) as {
+      builds: Array<{ steps: Array<{ name: string; status: string; cache: string | null }> }>;
+    };
+    expect(builds[0]!.steps.find((step) => step.name === 'install')).toMatchObject({ status: 'skipped', cache: 'hit' });
+    expect(builds[1]!.steps.find((step) => step.name === 'install')).toMatchObject({ status: 'succeeded', cache: 'miss' });
+    const stats = JSON.parse((await cli(['cache', 'stats', '--json'], maestro.env)).stdout) as { hits: number; entries: number };
+    expect(stats.hits).toBeGreaterThanOrEqual(1);
+    expect(stats.entries).toBeGreaterThanOrEqual(1);
   }, 180_000);
 
   it('deploys every service of a monorepo, each running beside the workspace packages it uses', async () => {

@@ -89,6 +89,12 @@ export function buildRoutes(context: ApiContext): FastifyPluginAsyncZod {
     );
 
     app.get(
+      '/v1/cache/stats',
+      { schema: { summary: 'The build cache: entries, size, hit rate, evictions', tags: ['builds'] } },
+      async () => plane.buildCache.stats(),
+    );
+
+    app.get(
       '/v1/builds/:id',
       { schema: { summary: 'One build with its steps', tags: ['builds'], params: z.object({ id: z.string() }), response: { 200: BuildView } } },
       async (request) => view(await requireBuild(request.params.id)),

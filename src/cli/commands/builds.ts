@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { Runner, runnerName } from '../../build/index.js';
+import { formatCacheStats, type CacheStats } from '../../build/cache/index.js';
 import { MaestroError, createLogger } from '../../common/index.js';
 import { EventBus } from '../../events/index.js';
 import { BUILD_JOB, BuildExecutor, remoteBlobs, resolveDataDir } from '../../server/index.js';
@@ -47,6 +48,18 @@ export function buildsCommands(program: Command): void {
         ]),
         `queue: ${result.queue.queued} waiting, ${result.queue.running} running`,
       ]);
+    });
+
+  program
+    .command('cache')
+    .description('The build cache')
+    .command('stats')
+    .description('Hit rate, size and evictions of the dependency and build-output cache')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const out = createOutput(options);
+      const stats = await new ApiClient(resolveCredentials()).call<CacheStats>('GET', '/v1/cache/stats');
+      out.result(stats, () => formatCacheStats(stats));
     });
 
   const build = program.command('build').description('One build: its logs, or cancel it');

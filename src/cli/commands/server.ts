@@ -27,6 +27,13 @@ interface UpFlags {
   buildConcurrency: string;
   buildsPerProject: string;
   requireSandbox?: boolean;
+  cacheSize: string;
+}
+
+function size(value: string, flag: string): number {
+  const bytes = parseSize(value);
+  if (bytes === undefined) throw new InvalidArgumentError(`${flag} takes a size such as 10Gi, got "${value}"`);
+  return bytes;
 }
 
 function count(value: string, flag: string): number {
@@ -61,6 +68,7 @@ export function upOptions(flags: UpFlags): UpOptions {
     buildConcurrency: count(flags.buildConcurrency, '--build-concurrency'),
     buildsPerProject: Math.max(1, count(flags.buildsPerProject, '--builds-per-project')),
     sandbox: { mode: flags.requireSandbox ? 'require' : 'auto' },
+    cacheMaxBytes: size(flags.cacheSize, '--cache-size'),
   };
 }
 
@@ -76,7 +84,8 @@ export function addServerOptions(command: Command): Command {
     .option('--start-timeout <duration>', 'how long a new revision may take to become healthy', '60s')
     .option('--build-concurrency <n>', 'builds this server runs at once (0: leave them to `maestro runner` processes)', String(DEFAULT_OPTIONS.buildConcurrency))
     .option('--builds-per-project <n>', 'builds of one project running at once, across all runners', String(DEFAULT_OPTIONS.buildsPerProject))
-    .option('--require-sandbox', 'refuse to run builds when bubblewrap is not available (otherwise they run unsandboxed with a warning)');
+    .option('--require-sandbox', 'refuse to run builds when bubblewrap is not available (otherwise they run unsandboxed with a warning)')
+    .option('--cache-size <size>', 'the build cache\'s size cap (least recently used entries are evicted)', '10Gi');
 }
 
 export function announce(running: RunningMaestro): void {
