@@ -184,5 +184,10 @@ describe('upload limit', () => {
     await expect(drain(limitBody(chunks([10]), 100, 200))).rejects.toMatchObject({ code: 'payload_too_large' });
     await expect(drain(limitBody(chunks([]), 100))).rejects.toThrow(/the artifact is empty/);
     expect(await drain(limitBody(chunks([10, 10]), 100, 20))).toBe(20);
+    async function* hangsUp(): AsyncGenerator<Uint8Array> {
+      yield new Uint8Array(10);
+      throw Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
+    }
+    await expect(drain(limitBody(hangsUp(), 100))).rejects.toMatchObject({ code: 'bad_request', message: expect.stringContaining('the upload stopped after 10 bytes') });
   });
 });

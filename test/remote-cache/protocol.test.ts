@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
@@ -105,6 +107,9 @@ describe('Turborepo protocol', () => {
       '7501e74b222309d7': { size: 40_000, taskDurationMs: 1234, tag: 'c2lnbmF0dXJl+/==' },
       '0000000000000000': null,
     });
+
+    const openapi = JSON.parse((await call('GET', '/v1/openapi.json')).text) as { paths: Record<string, unknown> };
+    expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/v8/artifacts/{hash}', '/v8/artifacts', '/nx/v1/cache/{hash}']));
 
     const events = await call('POST', '/v8/artifacts/events?slug=web', {
       headers: { 'content-type': 'application/json' },
@@ -256,6 +261,28 @@ describe('bad input', () => {
     expect((await call('GET', '/v8/artifacts/too-big?slug=web')).status).toBe(404);
     expect((await call('GET', '/nx/v1/cache/too-big')).status).toBe(404);
     expect(await readdir(join(remoteCacheRoot(maestro.dataDir), 'tmp'))).toEqual([]);
+  });
+
+  it('stores nothing from an upload cut off before its Content-Length', async () => {
+    const { port } = new URL(maestro.apiUrl);
+    const socket = connect(Number(port), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write(
+      `PUT /nx/v1/cache/cut-off HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${maestro.token}\r\n` +
+        'content-type: application/octet-stream\r\ncontent-length: 50000\r\n\r\n',
+    );
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    socket.write(randomBytes(1000));
+    socket.end();
+    await once(socket, 'close');
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    // The server notices the hang-up on its own time; wait for the leftovers to go.
+    const tmp = join(remoteCacheRoot(maestro.dataDir), 'tmp');
+    for (let i = 0; i < 50 && (await readdir(tmp)).length > 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await readdir(tmp)).toEqual([]);
+    expect((await call('GET', '/nx/v1/cache/cut-off')).status).toBe(404);
+    expect((await call('PUT', '/nx/v1/cache/cut-off', { body: randomBytes(10) })).status).toBe(200);
   });
 });
 

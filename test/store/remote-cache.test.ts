@@ -72,6 +72,12 @@ for (const driver of drivers) {
       const removed = await store.remoteCache.remove([entry.id, 999_999_999]);
       expect(removed).toEqual([expect.objectContaining({ id: entry.id, digest: digest('9'), sizeBytes: 4 })]);
       expect(await store.remoteCache.remove([])).toEqual([]);
+      const { entry: kept } = await store.remoteCache.put({ projectId: owner.id, hash: 'z', digest: digest('1'), sizeBytes: 2 });
+      await store.remoteCache.put({ projectId: owner.id, hash: 'z', digest: digest('2'), sizeBytes: 2 });
+      // Replaced meanwhile: discarding what it used to name leaves the new one alone.
+      expect(await store.remoteCache.discard(kept.id, digest('1'))).toBe(false);
+      expect(await store.remoteCache.discard(kept.id, digest('2'))).toBe(true);
+      expect(await store.remoteCache.get(owner.id, 'z')).toBeUndefined();
       expect((await store.remoteCache.referencedDigests()).has(digest('f'))).toBe(true);
       await store.projects.remove(owner.name);
       expect((await store.remoteCache.referencedDigests()).has(digest('f'))).toBe(false);
