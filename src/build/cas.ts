@@ -80,6 +80,15 @@ export class ContentStore {
     return handle.createReadStream();
   }
 
+  /** Deletes the blob; true when there was one. Only ever a file under this store's root. */
+  async remove(digest: string): Promise<boolean> {
+    const path = this.path(digest);
+    const found = await stat(path).catch(() => undefined);
+    if (!found?.isFile()) return false;
+    await rm(path, { force: true });
+    return true;
+  }
+
   /** Re-hashes the blob: false when its bytes no longer match its name (disk damage, tampering). */
   async verify(digest: string): Promise<boolean> {
     const hash = createHash('sha256');

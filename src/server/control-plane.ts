@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { ContentStore, Runner } from '../build/index.js';
-import { BuildCache } from '../build/cache/index.js';
+import { BuildCache, enforceDiskCeiling } from '../build/cache/index.js';
+import { ArtifactRetention } from './artifact-retention.js';
 import { readFileFromSource } from './source-files.js';
 import { MaestroError, errorMessage, type Logger } from '../common/index.js';
 import { EventBus } from '../events/index.js';
@@ -18,6 +19,9 @@ import { RouteSync } from './route-sync.js';
 import { WarmPool } from './warm-pool.js';
 import { KeyedLock } from './keyed-lock.js';
 
+const HOUSEKEEPING_MS = 5 * 60_000;
+const DEFAULT_ARTIFACT_MAX_AGE_MS = 7 * 24 * 3_600_000;
+
 export interface ControlPlaneOptions extends DeployerOptions {
   /** The router's public port, for the URLs Maestro reports. */
   routerPort: number;
@@ -29,6 +33,10 @@ export interface ControlPlaneOptions extends DeployerOptions {
   buildsPerProject: number;
   /** The dependency and build-output cache's size cap; least recently used entries go first. */
   cacheMaxBytes: number;
+  /** What the data directory may use; caches, then unused artifacts are evicted to stay under it. */
+  diskCeilingBytes?: number;
+  /** Unused artifacts older than this are removed. */
+  artifactMaxAgeMs?: number;
 }
 
 export interface DeploymentView {
@@ -74,6 +82,8 @@ export class ControlPlane {
   readonly reconciler: DeploymentReconciler;
   readonly buildRunner: Runner;
   readonly buildCache: BuildCache;
+  readonly retention: ArtifactRetention;
+  private housekeeping: NodeJS.Timeout | undefined;
   private readonly locks = new KeyedLock();
   private onAgentChange = (): void => this.routes.schedule();
 
@@ -102,6 +112,7 @@ export class ControlPlane {
       options,
     });
     this.buildCache = new BuildCache({ root: paths.cache, maxBytes: options.cacheMaxBytes });
+    this.retention = new ArtifactRetention(store, this.artifacts, options.releasesKept);
     const executor = new BuildExecutor({
       cache: this.buildCache,
       store,
@@ -131,10 +142,31 @@ export class ControlPlane {
     return `local:${paths.root}:`;
   }
 
-  /** Start building and reconciling (after recovery). */
+  /** Start building and reconciling (after recovery), and keeping the disk tidy. */
   startWork(): void {
     this.reconciler.start();
     if (this.options.buildConcurrency > 0) this.buildRunner.start();
+    this.housekeeping = setInterval(() => void this.tidy(), HOUSEKEEPING_MS);
+    this.housekeeping.unref();
+  }
+
+  /** Remove old unused artifacts, then evict caches and artifacts until the data directory is under its ceiling. */
+  async tidy(): Promise<void> {
+    try {
+      await this.retention.sweep(this.options.artifactMaxAgeMs ?? DEFAULT_ARTIFACT_MAX_AGE_MS);
+      if (this.options.diskCeilingBytes !== undefined) {
+        const report = await enforceDiskCeiling({
+          dataDir: this.paths.root,
+          ceilingBytes: this.options.diskCeilingBytes,
+          evictors: [this.buildCache.evictor(), this.retention.evictor()],
+        });
+        if (!report.underCeiling) {
+          this.logger.warn({ usedBytes: report.after.totalBytes, ceilingBytes: this.options.diskCeilingBytes }, 'the data directory is over its ceiling and nothing more may be evicted');
+        }
+      }
+    } catch (error) {
+      this.logger.warn({ err: errorMessage(error) }, 'housekeeping failed');
+    }
   }
 
   async prepare(): Promise<void> {
@@ -470,6 +502,7 @@ export class ControlPlane {
 
   /** Stop working; builds running here are left for the queue to hand out again. */
   async close(): Promise<void> {
+    if (this.housekeeping) clearInterval(this.housekeeping);
     this.reconciler.stop();
     await this.buildRunner.stop({ abort: true });
     await this.reconciler.idle();

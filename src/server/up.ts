@@ -33,6 +33,8 @@ export interface UpOptions {
   sandbox: SandboxPolicy;
   /** The build cache's size cap. */
   cacheMaxBytes: number;
+  /** What the data directory may use before caches and unused artifacts are evicted. */
+  diskCeilingBytes?: number;
   logger?: Logger;
   /** Told things a person starting Maestro must see once (the admin token). */
   announce?: (line: string) => void;
@@ -120,6 +122,7 @@ export async function startMaestro(options: UpOptions): Promise<RunningMaestro> 
       buildsPerProject: options.buildsPerProject,
       sandbox: options.sandbox,
       cacheMaxBytes: options.cacheMaxBytes,
+      ...(options.diskCeilingBytes !== undefined ? { diskCeilingBytes: options.diskCeilingBytes } : {}),
     });
     plane = started;
     await started.prepare();

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectSandbox } from '../../src/build/index.js';
+import { ArtifactRetention } from '../../src/server/artifact-retention.js';
 import { cli, exampleCopy, routerGet, startTestMaestro, stopTestMaestro, versionOf, type TestMaestro } from './harness.js';
 
 interface BuildView {
@@ -108,5 +109,32 @@ describe('build pipelines', () => {
     const read = await cli(['deploy', await exampleCopy('node-hello', withBuild(`      command: cat ${maestro.paths.adminToken}`, 'v6')), '--json'], maestro.env);
     expect(read.code).toBe(1);
     expect(JSON.parse(read.stdout).error).toMatch(/No such file/);
+  });
+});
+
+describe('artifact retention', () => {
+  let maestro: TestMaestro;
+  beforeAll(async () => {
+    maestro = await startTestMaestro();
+  });
+  afterAll(async () => stopTestMaestro(maestro));
+
+  it('removes only artifacts nothing uses: never the live, warm or recent-release ones', async () => {
+    for (const version of ['v1', 'v2', 'v3']) {
+      const result = await cli(['deploy', await exampleCopy('node-hello', withBuild('      command: echo built', version)), '--json'], maestro.env);
+      expect(result.code, result.stderr).toBe(0);
+    }
+    const listed = JSON.parse((await cli(['artifacts', 'ls', '--json'], maestro.env)).stdout) as { artifacts: Array<{ digest: string; inUse: boolean }> };
+    expect(listed.artifacts).toHaveLength(3);
+    expect(listed.artifacts.every((a) => a.inUse)).toBe(true);
+
+    // Keeping only the latest release: v3 (live) and v2 (warm) stay, v1 may go.
+    const strict = new ArtifactRetention(maestro.store, maestro.plane.artifacts, 1);
+    const swept = await strict.sweep(0);
+    expect(swept.removed).toBe(1);
+    const left = await strict.list();
+    expect(left.map((a) => a.digest)).toEqual(listed.artifacts.slice(1).map((a) => a.digest));
+    expect(await maestro.plane.artifacts.has(listed.artifacts[0]!.digest)).toBe(false);
+    expect(versionOf((await routerGet(maestro.routerPort, 'web.production.hello.localhost')).body)).toBe('v3');
   });
 });

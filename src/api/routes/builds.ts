@@ -89,6 +89,22 @@ export function buildRoutes(context: ApiContext): FastifyPluginAsyncZod {
     );
 
     app.get(
+      '/v1/artifacts',
+      {
+        schema: {
+          summary: 'Stored build artifacts, oldest first; `inUse` ones (live, warm, recent releases, deploys in progress) are never removed',
+          tags: ['artifacts'],
+          response: {
+            200: z.object({
+              artifacts: z.array(z.object({ digest: z.string(), sizeBytes: z.number(), createdAt: z.string(), inUse: z.boolean() })),
+            }),
+          },
+        },
+      },
+      async () => ({ artifacts: await plane.retention.list() }),
+    );
+
+    app.get(
       '/v1/cache/stats',
       { schema: { summary: 'The build cache: entries, size, hit rate, evictions', tags: ['builds'] } },
       async () => plane.buildCache.stats(),

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { Runner, runnerName } from '../../build/index.js';
 import { formatCacheStats, type CacheStats } from '../../build/cache/index.js';
-import { MaestroError, createLogger } from '../../common/index.js';
+import { MaestroError, createLogger, formatBytes } from '../../common/index.js';
 import { EventBus } from '../../events/index.js';
 import { BUILD_JOB, BuildExecutor, remoteBlobs, resolveDataDir } from '../../server/index.js';
 import { openStore } from '../../store/index.js';
@@ -60,6 +60,25 @@ export function buildsCommands(program: Command): void {
       const out = createOutput(options);
       const stats = await new ApiClient(resolveCredentials()).call<CacheStats>('GET', '/v1/cache/stats');
       out.result(stats, () => formatCacheStats(stats));
+    });
+
+  program
+    .command('artifacts')
+    .description('Stored build artifacts')
+    .command('ls')
+    .description('Artifacts with their size and whether a live, warm or recent release uses them')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const out = createOutput(options);
+      const result = await new ApiClient(resolveCredentials()).call<{
+        artifacts: Array<{ digest: string; sizeBytes: number; createdAt: string; inUse: boolean }>;
+      }>('GET', '/v1/artifacts');
+      out.result(result, () =>
+        table([
+          ['DIGEST', 'SIZE', 'CREATED', 'IN USE'],
+          ...result.artifacts.map((a) => [a.digest.slice(0, 16), formatBytes(a.sizeBytes), a.createdAt, a.inUse ? 'yes' : 'no']),
+        ]),
+      );
     });
 
   const build = program.command('build').description('One build: its logs, or cancel it');

@@ -28,6 +28,7 @@ interface UpFlags {
   buildsPerProject: string;
   requireSandbox?: boolean;
   cacheSize: string;
+  diskCeiling?: string;
 }
 
 function size(value: string, flag: string): number {
@@ -69,6 +70,7 @@ export function upOptions(flags: UpFlags): UpOptions {
     buildsPerProject: Math.max(1, count(flags.buildsPerProject, '--builds-per-project')),
     sandbox: { mode: flags.requireSandbox ? 'require' : 'auto' },
     cacheMaxBytes: size(flags.cacheSize, '--cache-size'),
+    ...(flags.diskCeiling ? { diskCeilingBytes: size(flags.diskCeiling, '--disk-ceiling') } : {}),
   };
 }
 
@@ -85,7 +87,8 @@ export function addServerOptions(command: Command): Command {
     .option('--build-concurrency <n>', 'builds this server runs at once (0: leave them to `maestro runner` processes)', String(DEFAULT_OPTIONS.buildConcurrency))
     .option('--builds-per-project <n>', 'builds of one project running at once, across all runners', String(DEFAULT_OPTIONS.buildsPerProject))
     .option('--require-sandbox', 'refuse to run builds when bubblewrap is not available (otherwise they run unsandboxed with a warning)')
-    .option('--cache-size <size>', 'the build cache\'s size cap (least recently used entries are evicted)', '10Gi');
+    .option('--cache-size <size>', 'the build cache\'s size cap (least recently used entries are evicted)', '10Gi')
+    .option('--disk-ceiling <size>', 'what the data directory may use; caches, then unused artifacts are evicted to stay under it');
 }
 
 export function announce(running: RunningMaestro): void {
