@@ -9,7 +9,7 @@ import { parseManifest, resolveEnvironment, resolveServiceConfig, formatProblem,
 import { serviceUrl } from '../rollout/index.js';
 import { Agent, type ReplicaStatus } from '../runtime/index.js';
 import type { RouterClient } from '../router/index.js';
-import type { Deployment, Release, Store } from '../store/index.js';
+import type { Deployment, Store } from '../store/index.js';
 import { BUILD_JOB, Deployer, type DeploymentPlan, type DeployerOptions } from './deployer.js';
 import { DeploymentReconciler } from './reconciler.js';
 import { BuildExecutor, localBlobs } from './build-executor.js';
@@ -18,6 +18,8 @@ import { RevisionRunner } from './revisions.js';
 import { RouteSync } from './route-sync.js';
 import { WarmPool } from './warm-pool.js';
 import { KeyedLock } from './keyed-lock.js';
+import { rollback, type RollbackInput, type RollbackResult } from './rollback.js';
+import { requireEnvironment, requireProject, requireService, requireTarget } from './lookups.js';
 
 const HOUSEKEEPING_MS = 5 * 60_000;
 const DEFAULT_ARTIFACT_MAX_AGE_MS = 7 * 24 * 3_600_000;
@@ -281,45 +283,19 @@ export class ControlPlane {
     environmentId?: string;
   }> {
     if (!filter.project) return {};
-    const project = await this.requireProject(filter.project);
+    const project = await requireProject(this.store, filter.project);
     const ids: { projectId: string; serviceId?: string; environmentId?: string } = { projectId: project.id };
-    if (filter.service) ids.serviceId = (await this.requireService(project.id, filter.project, filter.service)).id;
-    if (filter.environment) ids.environmentId = (await this.requireEnvironment(project.id, filter.project, filter.environment)).id;
+    if (filter.service) ids.serviceId = (await requireService(this.store, project, filter.service)).id;
+    if (filter.environment) ids.environmentId = (await requireEnvironment(this.store, project, filter.environment)).id;
     return ids;
   }
 
-  async requireProject(name: string) {
-    const project = await this.store.projects.get(name);
-    if (!project) {
-      const known = (await this.store.projects.list()).map((p) => p.name);
-      throw new MaestroError('not_found', `no project "${name}"${known.length ? `; projects: ${known.join(', ')}` : '; deploy one with `maestro deploy`'}`);
-    }
-    return project;
+  requireProject(name: string) {
+    return requireProject(this.store, name);
   }
 
-  async requireService(projectId: string, projectName: string, name: string) {
-    const service = await this.store.services.get(projectId, name);
-    if (!service) {
-      const known = (await this.store.services.list(projectId)).map((s) => s.name);
-      throw new MaestroError('not_found', `project "${projectName}" has no service "${name}"${known.length ? `; services: ${known.join(', ')}` : ''}`);
-    }
-    return service;
-  }
-
-  async requireEnvironment(projectId: string, projectName: string, name: string) {
-    const environment = await this.store.environments.get(projectId, name);
-    if (!environment) {
-      const known = (await this.store.environments.list(projectId)).map((e) => e.name);
-      throw new MaestroError('not_found', `project "${projectName}" has no environment "${name}"${known.length ? `; environments: ${known.join(', ')}` : ''}`);
-    }
-    return environment;
-  }
-
-  async target(project: string, service: string, environment: string) {
-    const p = await this.requireProject(project);
-    const s = await this.requireService(p.id, project, service);
-    const e = await this.requireEnvironment(p.id, project, environment);
-    return { project: p, service: s, environment: e };
+  target(project: string, service: string, environment: string) {
+    return requireTarget(this.store, project, service, environment);
   }
 
   async releases(project: string, service: string, environment: string, limit = 20) {
@@ -342,93 +318,9 @@ export class ControlPlane {
    * Move traffic back to an earlier release: at once when its revision is still warm, otherwise after
    * starting it from its stored artifact with its own configuration snapshot. No rebuild.
    */
-  async rollback(input: { project: string; service: string; environment: string; to?: number; reason?: string }): Promise<{
-    release: number;
-    revision: string;
-    from: number;
-    url: string;
-    warm: boolean;
-    durationMs: number;
-  }> {
-    const started = performance.now();
-    const t = await this.target(input.project, input.service, input.environment);
-    return this.locks.run(`${t.service.id}/${t.environment.id}`, async () => {
-      const { store } = this;
-      const live = await store.live.get(t.service.id, t.environment.id);
-      if (!live) throw new MaestroError('conflict', `${input.service} has nothing live in ${input.environment} to roll back from`);
-      const history = await store.releases.list(t.service.id, t.environment.id, 1000);
-      const current = history.find((release) => release.id === live.releaseId);
-      const kept = history.slice(0, this.options.releasesKept);
-      let target: Release | undefined;
-      if (input.to !== undefined) {
-        target = history.find((release) => release.number === input.to);
-        if (!target) throw new MaestroError('not_found', `${input.service} in ${input.environment} has no release ${input.to}`);
-        if (!kept.includes(target)) {
-          throw new MaestroError('conflict', `release ${input.to} is no longer stored; Maestro keeps the last ${this.options.releasesKept} releases`);
-        }
-      } else {
-        target = kept.find((release) => release.revisionId !== live.revisionId);
-        if (!target) throw new MaestroError('conflict', `${input.service} in ${input.environment} has no earlier release to roll back to`);
-      }
-      if (target.revisionId === live.revisionId) {
-        throw new MaestroError('conflict', `release ${target.number} is already what serves ${input.service} in ${input.environment}`);
-      }
-      const revision = await store.revisions.get(target.revisionId);
-      if (!revision) throw new MaestroError('not_found', `the revision of release ${target.number} is gone`);
-      const config = revision.config as ServiceConfig;
-      const wasWarm = this.warm.isWarm(revision.id);
-      this.warm.take(revision.id);
-
-      const running = this.runner.replicas(revision.id);
-      const missing = config.replicas - running.length;
-      try {
-        if (missing > 0) await this.runner.start(revision, config, missing);
-        await this.runner.awaitHealthy(revision.id, this.options.startTimeoutMs);
-      } catch (error) {
-        if (!wasWarm) await this.runner.stop(revision.id, 0);
-        throw new MaestroError('deploy_failed', `release ${target.number} could not be started again: ${errorMessage(error)}`, (error as MaestroError).details);
-      }
-
-      const release = await store.releases.create({
-        serviceId: t.service.id,
-        environmentId: t.environment.id,
-        revisionId: revision.id,
-        kind: 'rollback',
-        reason: input.reason ?? `rollback to release ${target.number}`,
-      });
-      await store.live.set(t.service.id, t.environment.id, { releaseId: release.id, revisionId: revision.id, previousRevisionId: live.revisionId });
-      await store.revisions.setState(revision.id, 'healthy');
-      try {
-        await this.routes.push();
-      } catch (error) {
-        await store.live.set(t.service.id, t.environment.id, live);
-        throw new MaestroError('unavailable', `the router did not take the rollback: ${errorMessage(error)}`);
-      }
-      const durationMs = Math.round(performance.now() - started);
-
-      // The environment's settings (warm_for, drain) as the latest deployment here declared them.
-      const [latest] = await store.deployments.list({ serviceId: t.service.id, environmentId: t.environment.id, limit: 1 });
-      const environment = (latest?.config as DeploymentPlan | undefined)?.environment;
-      await this.warm.keep({
-        revisionId: live.revisionId,
-        serviceId: t.service.id,
-        environmentId: t.environment.id,
-        forMs: environment?.warmForMs ?? 10 * 60_000,
-        drainMs: environment?.drainMs ?? 5_000,
-      });
-      if (current?.deploymentId) {
-        const deployment = await store.deployments.get(current.deploymentId);
-        if (deployment?.status === 'succeeded') await store.deployments.transition(deployment.id, 'rolled_back');
-      }
-      return {
-        release: release.number,
-        revision: revision.id,
-        from: current?.number ?? 0,
-        url: serviceUrl(input.project, input.service, input.environment, this.options.routerPort),
-        warm: wasWarm,
-        durationMs,
-      };
-    });
+  async rollback(input: RollbackInput): Promise<RollbackResult> {
+    const target = await this.target(input.project, input.service, input.environment);
+    return this.locks.run(`${target.service.id}/${target.environment.id}`, () => rollback(this, target, input));
   }
 
   async status(filter: { project?: string } = {}): Promise<ServiceStatusView[]> {

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { plannedSteps, runCommand, type ContentStore, type SandboxPolicy } from '../build/index.js';
 import { MaestroError, errorMessage, type Logger } from '../common/index.js';
