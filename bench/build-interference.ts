@@ -8,8 +8,10 @@
 // 2. with: a second project is deployed whose build step is heavy on CPU and disk for --build-seconds
 //    (15): two processes spinning on the CPU, and a third writing, fsyncing, reading back and deleting
 //    256 MiB files in the build's work folder, over and over. It runs as every build step does: in the
-//    sandbox when there is one, at nice 10 with idle I/O priority (and a low CPU weight where cgroups
-//    allow). The window is the time the build step is seen running (polled every 100 ms);
+//    sandbox when there is one, at nice 10, with the I/O priority and the CPU share (a cgroup, where
+//    cgroups are writable) the pipeline gives its steps. The window is the time the build step is seen
+//    running through the API (polled every 100 ms; the API is polled the same way in the other windows,
+//    so the control plane's share of the machine is the same in all);
 // 3. after: --after seconds (10) without the build again, once the heavy service has rolled out. Not
 //    part of the verdict: it shows how much the figures move on their own on this machine (other work
 //    shares it), which is the scale to read the ratio against.
@@ -20,8 +22,9 @@
 // shows how loaded the machine was and how much of it the build got.
 //
 // Target: p99 with the build < 1.10 x p99 without. Exit status 1 if missed.
-// Options: --window 15 --build-seconds 15 --after 10 --rate 200 --connections 4, and --heavy cpu|disk|both
-// (both by default) to see which half of the build's load does the harm.
+// Options: --window 15 --build-seconds 15 --after 10 --warmup 5 --rate 200 --connections 4, --heavy cpu|disk|both
+// (both by default) to see which half of the build's load does the harm, and --timeline FILE to write
+// every request and the windows as JSON for a closer look.
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,19 +47,29 @@ import {
   type LoadReport,
 } from './support.js';
 
+function wholeOrZero(name: string, value: string | undefined): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0) throw new Error(`--${name} takes a whole number of seconds (0 or more), got "${value}"`);
+  return number;
+}
+
 const { values } = parseArgs({
   options: {
     window: { type: 'string', default: '15' },
     'build-seconds': { type: 'string', default: '15' },
     after: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '5' },
     rate: { type: 'string', default: '200' },
     connections: { type: 'string', default: '4' },
     heavy: { type: 'string', default: 'both' },
+    timeline: { type: 'string' },
   },
 });
 const WINDOW_MS = positive('window', values.window) * 1000;
 const BUILD_SECONDS = positive('build-seconds', values['build-seconds']);
-const AFTER_MS = Number(values.after) * 1000;
+const AFTER_MS = wholeOrZero('after', values.after) * 1000;
+/** Traffic before the first window, so the router, the app and the load process are warmed up (JIT, pools). */
+const WARMUP_MS = wholeOrZero('warmup', values.warmup) * 1000;
 const RATE = positive('rate', values.rate);
 const CONNECTIONS = positive('connections', values.connections);
 const HEAVY = values.heavy!;
@@ -65,7 +78,7 @@ if (!['both', 'cpu', 'disk'].includes(HEAVY)) throw new Error(`--heavy takes bot
 const EXAMPLE = fileURLToPath(new URL('../examples/node-hello', import.meta.url));
 const HOST = 'web.production.hello.localhost';
 const HEAVY_PROJECT = 'heavy';
-const WARMUP_MS = 3_000;
+const POLL_MS = 100;
 const TARGET_RATIO = 1.1;
 const DEPLOY_TIMEOUT_MS = 2 * 60_000;
 const WATCHDOG_MS = 6 * 60_000;
@@ -214,10 +227,22 @@ runBench('bench:build-interference', WATCHDOG_MS, async (onCleanup) => {
   load = await startLoad({ port: maestro.routerPort, host: HOST, rate: RATE, connections: CONNECTIONS });
   await sleep(WARMUP_MS);
 
+  // The benchmark watches the heavy build through the API every 100 ms, and the control plane answering
+  // runs in this process; so it polls the same way in the windows without a build too (the hello
+  // build), and the API's share of the machine is the same in every window.
+  const helloBuild = await api.buildOf(hello!);
+  const pollFor = async (ms: number): Promise<void> => {
+    const until = now() + ms;
+    while (now() < until) {
+      await api.build(helloBuild.id);
+      await sleep(POLL_MS);
+    }
+  };
+
   const windows: Window[] = [];
   let meter = cpuMeter();
   let from = now();
-  await sleep(WINDOW_MS);
+  await pollFor(WINDOW_MS);
   windows.push({ name: 'without build', from, to: now(), cpu: meter() });
 
   const [heavy] = await api.createDeployments(HEAVY_PROJECT, heavySource);
@@ -236,7 +261,7 @@ runBench('bench:build-interference', WATCHDOG_MS, async (onCleanup) => {
       stepEnd = now();
     }
     if (build.status === 'failed' || build.status === 'cancelled') throw new Error(`the heavy build ${build.status}: ${build.error}`);
-    await sleep(100);
+    await sleep(POLL_MS);
   }
   if (stepStart === undefined || stepEnd === undefined) throw new Error(`the heavy build step was not seen running and finishing (build ${build.status})`);
   windows.push({ name: 'with build', from: stepStart, to: stepEnd, cpu: meter() });
@@ -246,13 +271,14 @@ runBench('bench:build-interference', WATCHDOG_MS, async (onCleanup) => {
     await sleep(1_000);
     meter = cpuMeter();
     from = now();
-    await sleep(AFTER_MS);
+    await pollFor(AFTER_MS);
     windows.push({ name: 'after (reference)', from, to: now(), cpu: meter() });
   }
   const report = await load.stop();
   load = undefined;
   if (existsSync('/proc/loadavg')) console.log(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
 
+  if (values.timeline) writeFileSync(values.timeline, JSON.stringify({ windows, report }));
   const results = windows.map((window) => ({ window, figures: figures(report, window) }));
   const without = results[0]!.figures;
   const withBuild = results[1]!.figures;
