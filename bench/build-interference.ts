@@ -22,7 +22,7 @@
 // shows how loaded the machine was and how much of it the build got.
 //
 // Target: p99 with the build < 1.10 x p99 without. Exit status 1 if missed.
-// Options: --window 15 --build-seconds 15 --after 10 --warmup 5 --rate 200 --connections 4, --heavy cpu|disk|both
+// Options: --window 15 --build-seconds 15 --after 10 --warmup 20 --rate 200 --connections 4, --heavy cpu|disk|both
 // (both by default) to see which half of the build's load does the harm, and --timeline FILE to write
 // every request and the windows as JSON for a closer look.
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -58,7 +58,7 @@ const { values } = parseArgs({
     window: { type: 'string', default: '15' },
     'build-seconds': { type: 'string', default: '15' },
     after: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '20' },
     rate: { type: 'string', default: '200' },
     connections: { type: 'string', default: '4' },
     heavy: { type: 'string', default: 'both' },
