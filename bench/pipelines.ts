@@ -20,8 +20,9 @@
 //
 // Figures: builds succeeded / failed / retried; queue wait (the API's queueWaitMs: job queued to a runner
 // taking it) p50/p95/max; deploy-to-build-start (deployment created to its build starting, which adds the
-// reconciler's time to queue the job) p50/p95; build time p50/p95; total time from the first create call
-// to the last build's end; builds per second.
+// reconciler's time to queue the job) p50/p95; build time p50/p95; the control plane's event-loop delay
+// (it shares this process); total time from the first create call to the last build's end; builds per
+// second.
 //
 // Target: all --count (200) pipelines succeed; the run fails (exit 1) otherwise or if it takes longer than
 // --limit seconds (180) to finish the builds.
@@ -29,6 +30,7 @@ import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   buildDurationMs,
   ms,
@@ -128,6 +130,10 @@ runBench('bench:pipelines', WATCHDOG_MS, async (onCleanup) => {
   if (new Set(sources).size !== COUNT) throw new Error('the sources should all have distinct digests');
   console.log(`${COUNT} sources packed and uploaded in ${ms(now() - uploadFrom)} (Maestro started in ${ms(uploadFrom - runStarted)})`);
 
+  // The control plane runs in this process, embedded database included: how long its event loop was held
+  // up while the pipelines ran says how much of the time went to the control plane's own bookkeeping.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   const queuedFrom = Date.now();
   const deployments: DeploymentView[] = await inParallel(indexes, CREATE_PARALLEL, async (i) => {
     const [deployment] = await api.createDeployments(project(i), sources[i]!);
@@ -158,6 +164,7 @@ runBench('bench:pipelines', WATCHDOG_MS, async (onCleanup) => {
     await sleep(POLL_MS);
   }
 
+  loopDelay.disable();
   const byDeployment = new Map(deployments.map((deployment) => [deployment.id, deployment]));
   const succeeded = builds.filter((build) => build.status === 'succeeded');
   const failed = builds.filter((build) => build.status === 'failed' || build.status === 'cancelled');
@@ -189,6 +196,10 @@ runBench('bench:pipelines', WATCHDOG_MS, async (onCleanup) => {
     `slowest builds: ${slowest
       .map((build) => `${ms(buildDurationMs(build))} (${build.steps.map((step) => `${step.name} ${step.durationMs ?? '-'}`).join(', ')}; started ${seconds(Date.parse(build.startedAt ?? '') - queuedFrom)} in)`)
       .join('; ')}`,
+  );
+  const loopMs = (value: number): string => ms(value / 1e6);
+  console.log(
+    `control plane event-loop delay while the builds ran: p50 ${loopMs(loopDelay.percentile(50))}, p99 ${loopMs(loopDelay.percentile(99))}, max ${loopMs(loopDelay.max)}`,
   );
   console.log(`total: ${seconds(totalMs)} from the first create call to the last build's end (${(COUNT / (totalMs / 1000)).toFixed(1)} builds/s)`);
 
