@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-export type IdPrefix = 'prj' | 'svc' | 'env' | 'dep' | 'bld' | 'rev' | 'rel' | 'tok' | 'job';
+export type IdPrefix = 'prj' | 'svc' | 'env' | 'dep' | 'bld' | 'rev' | 'rel' | 'tok' | 'job' | 'whk' | 'dlv';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 

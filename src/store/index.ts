@@ -28,4 +28,21 @@ export type { SettingsRepository } from './repositories/settings.js';
 export type { RemoteCacheRepository } from './repositories/remote-cache.js';
 export { BUILD_STEP_NAMES, type BuildStepsRepository } from './repositories/build-steps.js';
 export type { JobsRepository, ClaimOptions } from './repositories/jobs.js';
+export type { TrafficRepository } from './repositories/traffic.js';
+export type {
+  LifecycleEventsRepository,
+  LifecycleEventRecord,
+  LifecycleEventFilter,
+  NewLifecycleEvent,
+} from './repositories/lifecycle-events.js';
+export {
+  DELIVERY_STATUSES,
+  type WebhooksRepository,
+  type DeliveriesRepository,
+  type Webhook,
+  type WebhookDelivery,
+  type DeliveryStatus,
+  type DeliveryOutcome,
+  type ClaimedDelivery,
+} from './repositories/webhooks.js';
 export type * from './types.js';

@@ -260,8 +260,73 @@ CREATE INDEX remote_cache_by_access ON remote_cache_entries (last_access_at);
 CREATE INDEX remote_cache_by_digest ON remote_cache_entries (digest);
 `;
 
+/** Progressive delivery: a new revision's share of traffic during a rollout, and each rollout's state. */
+const TRAFFIC = `
+CREATE TABLE traffic_shifts (
+  service_id text NOT NULL CONSTRAINT traffic_service_fk REFERENCES services (id) ON DELETE CASCADE,
+  environment_id text NOT NULL CONSTRAINT traffic_environment_fk REFERENCES environments (id) ON DELETE CASCADE,
+  revision_id text NOT NULL CONSTRAINT traffic_revision_fk REFERENCES revisions (id) ON DELETE CASCADE,
+  deployment_id text,
+  weight integer NOT NULL CONSTRAINT traffic_weight_check CHECK (weight BETWEEN 0 AND 100),
+  preview boolean NOT NULL DEFAULT false,
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (service_id, environment_id)
+);
+
+ALTER TABLE deployments ADD COLUMN rollout_state jsonb;
+ALTER TABLE deployments ADD COLUMN rollout_requests jsonb NOT NULL DEFAULT '{}'::jsonb;
+`;
+
+// Lifecycle events (deployment.started, ...) share the events table with the deployment log; their
+// release, revision, actor and reason get columns so they can be listed and filtered. Webhook
+// deliveries are the outbox: written in the event's transaction, sent afterwards by the dispatcher.
+// The secret stays readable because the dispatcher signs with it; the API shows it only once.
+const LIFECYCLE_EVENTS = `
+ALTER TABLE events
+  ADD COLUMN release_id text,
+  ADD COLUMN revision_id text,
+  ADD COLUMN actor text,
+  ADD COLUMN reason text;
+CREATE INDEX events_by_type ON events (type, id);
+CREATE INDEX events_by_project ON events (project_id, id);
+
+CREATE TABLE webhooks (
+  id text PRIMARY KEY,
+  seq bigint GENERATED ALWAYS AS IDENTITY,
+  url text NOT NULL,
+  events text[] NOT NULL CONSTRAINT webhooks_events_check CHECK (cardinality(events) > 0),
+  project_id text CONSTRAINT webhooks_project_fk REFERENCES projects (id) ON DELETE CASCADE,
+  secret text NOT NULL,
+  created_by text,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE webhook_deliveries (
+  id text PRIMARY KEY,
+  seq bigint GENERATED ALWAYS AS IDENTITY,
+  webhook_id text NOT NULL CONSTRAINT webhook_deliveries_webhook_fk REFERENCES webhooks (id) ON DELETE CASCADE,
+  event_id bigint NOT NULL CONSTRAINT webhook_deliveries_event_fk REFERENCES events (id) ON DELETE CASCADE,
+  status text NOT NULL CONSTRAINT webhook_deliveries_status_check
+    CHECK (status IN ('pending', 'delivering', 'succeeded', 'dead')),
+  attempts integer NOT NULL DEFAULT 0,
+  next_attempt_at timestamptz NOT NULL DEFAULT now(),
+  lease_owner text,
+  lease_expires_at timestamptz,
+  last_status_code integer,
+  last_error text,
+  last_attempt_at timestamptz,
+  delivered_at timestamptz,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_in_flight ON webhook_deliveries (lease_expires_at) WHERE status = 'delivering';
+CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, seq);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL },
   { version: 2, name: 'pipelines and job queue', sql: PIPELINES },
   { version: 3, name: 'remote cache', sql: REMOTE_CACHE },
+  { version: 4, name: 'lifecycle events and webhooks', sql: LIFECYCLE_EVENTS },
+  { version: 5, name: 'traffic shifts and rollout state', sql: TRAFFIC },
 ];

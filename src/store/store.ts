@@ -22,6 +22,9 @@ import { settingsRepository, type SettingsRepository } from './repositories/sett
 import { tokensRepository, type TokensRepository } from './repositories/tokens.js';
 import { buildStepsRepository, type BuildStepsRepository } from './repositories/build-steps.js';
 import { jobsRepository, type JobsRepository } from './repositories/jobs.js';
+import { lifecycleEventsRepository, type LifecycleEventsRepository } from './repositories/lifecycle-events.js';
+import { deliveriesRepository, webhooksRepository, type DeliveriesRepository, type WebhooksRepository } from './repositories/webhooks.js';
+import { trafficRepository, type TrafficRepository } from './repositories/traffic.js';
 
 /** Everything Maestro remembers. Every step of a change is a record here, so any step can resume after a crash. */
 export interface Store {
@@ -52,6 +55,13 @@ export interface Store {
   buildSteps: BuildStepsRepository;
   /** The durable job queue runners take builds from. */
   jobs: JobsRepository;
+  /** Lifecycle events (deployment.started, ...) and the outbox of their webhook deliveries. */
+  lifecycle: LifecycleEventsRepository;
+  webhooks: WebhooksRepository;
+  /** Each event's way to each webhook: attempts, outcome, the dead letters. */
+  deliveries: DeliveriesRepository;
+  /** A rollout's new revision and its share of traffic. */
+  traffic: TrafficRepository;
   settings: SettingsRepository;
   /** Turborepo and Nx task outputs: which blob holds each (project, task hash). */
   remoteCache: RemoteCacheRepository;
@@ -74,6 +84,10 @@ function repositories(q: Queryable) {
     tokens: tokensRepository(q),
     buildSteps: buildStepsRepository(q),
     jobs: jobsRepository(q),
+    lifecycle: lifecycleEventsRepository(q),
+    webhooks: webhooksRepository(q),
+    deliveries: deliveriesRepository(q),
+    traffic: trafficRepository(q),
     settings: settingsRepository(q),
     remoteCache: remoteCacheRepository(q),
   };

@@ -70,6 +70,10 @@ export interface Deployment {
   createdAt: Date;
   updatedAt: Date;
   finishedAt?: Date;
+  /** The rollout controller's state (strategy step, weights), while and after it runs. */
+  rolloutState?: unknown;
+  /** Promote and abort requests not yet acted on. */
+  rolloutRequests: RolloutRequests;
 }
 
 export interface NewDeployment {
@@ -265,4 +269,24 @@ export interface RemoteCacheUsageRow {
   digest: string;
   sizeBytes: number;
   lastAccessAt: Date;
+}
+
+/** During a rollout: the new revision's share of the traffic beside the live one (0 while it only has a preview). */
+export interface TrafficShift {
+  serviceId: string;
+  environmentId: string;
+  revisionId: string;
+  deploymentId?: string;
+  weight: number;
+  preview: boolean;
+  updatedAt: Date;
+}
+
+/** `maestro promote [--full]` and `maestro abort`, waiting for the rollout controller to act on them. */
+export interface RolloutRequests {
+  promote?: boolean;
+  fullPromote?: boolean;
+  abort?: boolean;
+  reason?: string;
+  actor?: string;
 }

@@ -3,7 +3,7 @@ import type { Queryable } from '../db.js';
 import { canTransition, isDeploymentStatus, isTerminal, type DeploymentStatus } from '../deployment-state.js';
 import { newId } from '../ids.js';
 import { compact, opt } from '../rows.js';
-import type { Deployment, DeploymentFilter, DeploymentPatch, NewDeployment } from '../types.js';
+import type { Deployment, DeploymentFilter, DeploymentPatch, NewDeployment, RolloutRequests } from '../types.js';
 import { checkLimit, checkText, toJson } from '../validate.js';
 
 interface DeploymentRow {
@@ -23,6 +23,8 @@ interface DeploymentRow {
   created_at: Date;
   updated_at: Date;
   finished_at: Date | null;
+  rollout_state: unknown;
+  rollout_requests: RolloutRequests | null;
 }
 
 const toDeployment = (row: DeploymentRow): Deployment =>
@@ -43,6 +45,8 @@ const toDeployment = (row: DeploymentRow): Deployment =>
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     finishedAt: opt(row.finished_at),
+    rolloutState: opt(row.rollout_state),
+    rolloutRequests: row.rollout_requests ?? {},
   });
 
 const IN_PROGRESS_SQL = `status IN ('pending', 'building', 'deploying')`;
@@ -60,6 +64,12 @@ export interface DeploymentsRepository {
   unfinished(): Promise<Deployment[]>;
   /** Moves a deployment along the state machine; `conflict` when the move is not allowed from where it is. */
   transition(id: string, to: DeploymentStatus, patch?: DeploymentPatch): Promise<Deployment>;
+  /** The rollout controller's own state for this deployment (strategy step, weights, analysis), as JSON. */
+  saveRolloutState(id: string, state: unknown): Promise<void>;
+  /** Adds `maestro promote` / `maestro abort` requests for the controller; false when the deployment is not in progress. */
+  requestRollout(id: string, requests: RolloutRequests): Promise<boolean>;
+  /** The controller has acted on these requests. */
+  clearRolloutRequests(id: string): Promise<void>;
 }
 
 export function deploymentsRepository(q: Queryable): DeploymentsRepository {
@@ -68,7 +78,25 @@ export function deploymentsRepository(q: Queryable): DeploymentsRepository {
     return rows[0] && toDeployment(rows[0]);
   }
 
+  const rolloutMethods = {
+    async saveRolloutState(id: string, state: unknown): Promise<void> {
+      await q.query('UPDATE deployments SET rollout_state = $2::jsonb, updated_at = now() WHERE id = $1', [id, toJson('rolloutState', state)]);
+    },
+    async requestRollout(id: string, requests: RolloutRequests): Promise<boolean> {
+      const rows = await q.query(
+        `UPDATE deployments SET rollout_requests = rollout_requests || $2::jsonb, updated_at = now()
+         WHERE id = $1 AND ${IN_PROGRESS_SQL} RETURNING id`,
+        [id, toJson('requests', requests)],
+      );
+      return rows.length > 0;
+    },
+    async clearRolloutRequests(id: string): Promise<void> {
+      await q.query(`UPDATE deployments SET rollout_requests = '{}'::jsonb WHERE id = $1`, [id]);
+    },
+  };
+
   return {
+    ...rolloutMethods,
     async createOrGetInProgress(input) {
       checkText('projectId', input.projectId);
       checkText('serviceId', input.serviceId);

@@ -23,7 +23,8 @@ const toEvent = (row: EventRow): StoredEvent =>
     createdAt: row.created_at,
   });
 
-const EVENTS_LOCK_KEY = 7_261_637_375;
+/** Held until commit by every append to the events table, so events commit in id order. */
+export const EVENTS_LOCK_KEY = 7_261_637_375;
 
 export interface EventsRepository {
   append(event: { type: string; deploymentId?: string; projectId?: string; data: unknown }): Promise<StoredEvent>;
