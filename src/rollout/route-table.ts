@@ -5,6 +5,11 @@ export function serviceHost(project: string, service: string, environment: strin
   return `${service}.${environment}.${project}.localhost`;
 }
 
+/** Where a rollout's new revision can be tried before it takes traffic (blue/green previews). */
+export function previewHost(project: string, service: string, environment: string): string {
+  return `${service}.preview.${environment}.${project}.localhost`;
+}
+
 export function serviceUrl(project: string, service: string, environment: string, routerPort: number): string {
   return `http://${serviceHost(project, service, environment)}:${routerPort}/`;
 }
@@ -15,6 +20,8 @@ export interface LiveService {
   environment: string;
   /** Traffic split; a plain deploy has one revision at 100. */
   weights: Array<{ revisionId: string; weight: number }>;
+  /** A rollout's new revision, also served alone at the preview host. */
+  previewRevisionId?: string;
 }
 
 export interface ReplicaEndpoint {
@@ -36,9 +43,14 @@ export function composeRouteTable(live: LiveService[], replicas: ReplicaEndpoint
     healthyByRevision.set(replica.revisionId, list);
   }
 
-  const routes: Route[] = live.map((entry) => {
+  const entries = live.flatMap((entry) =>
+    entry.previewRevisionId
+      ? [entry, { ...entry, preview: true, weights: [{ revisionId: entry.previewRevisionId, weight: 100 }] }]
+      : [entry],
+  ) as Array<LiveService & { preview?: boolean }>;
+  const routes: Route[] = entries.map((entry) => {
     const base = {
-      host: serviceHost(entry.project, entry.service, entry.environment),
+      host: (entry.preview ? previewHost : serviceHost)(entry.project, entry.service, entry.environment),
       project: entry.project,
       service: entry.service,
       environment: entry.environment,

@@ -68,12 +68,23 @@ export class RouteSync {
 
   private async pushOnce(): Promise<RouteTable> {
     this.again = false;
-    const live: LiveService[] = (await this.store.live.list()).map((row) => ({
-      project: row.projectName,
-      service: row.serviceName,
-      environment: row.environmentName,
-      weights: [{ revisionId: row.revisionId, weight: 100 }],
-    }));
+    const shifts = new Map((await this.store.traffic.list()).map((shift) => [`${shift.serviceId}/${shift.environmentId}`, shift]));
+    const live: LiveService[] = (await this.store.live.list()).map((row) => {
+      const shift = shifts.get(`${row.serviceId}/${row.environmentId}`);
+      const weights = shift && shift.revisionId !== row.revisionId
+        ? [
+            { revisionId: row.revisionId, weight: 100 - shift.weight },
+            { revisionId: shift.revisionId, weight: shift.weight },
+          ]
+        : [{ revisionId: row.revisionId, weight: 100 }];
+      return {
+        project: row.projectName,
+        service: row.serviceName,
+        environment: row.environmentName,
+        weights,
+        ...(shift?.preview ? { previewRevisionId: shift.revisionId } : {}),
+      };
+    });
     const replicas = this.agent.list().map((replica) => ({
       revisionId: replica.revisionId,
       port: replica.port,

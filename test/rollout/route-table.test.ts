@@ -29,6 +29,32 @@ describe('composing route tables', () => {
     expect(() => validateRouteTable(table)).not.toThrow();
   });
 
+  it('splits traffic during a rollout and serves the new revision alone at its preview host', () => {
+    const table = composeRouteTable(
+      [
+        {
+          project: 'shop',
+          service: 'web',
+          environment: 'production',
+          weights: [
+            { revisionId: 'rev_stable', weight: 90 },
+            { revisionId: 'rev_canary', weight: 10 },
+          ],
+          previewRevisionId: 'rev_canary',
+        },
+      ],
+      [
+        { revisionId: 'rev_stable', port: 4001, healthy: true },
+        { revisionId: 'rev_canary', port: 4002, healthy: true },
+      ],
+      3,
+    );
+    expect(table.routes.map((route) => [route.host, route.backends.map((b) => [b.revision, b.weight])])).toEqual([
+      ['web.preview.production.shop.localhost', [['rev_canary', 100]]],
+      ['web.production.shop.localhost', [['rev_stable', 90], ['rev_canary', 10]]],
+    ]);
+  });
+
   it('says why a live service has nothing behind it', () => {
     const table = composeRouteTable(
       [{ project: 'shop', service: 'web', environment: 'staging', weights: [{ revisionId: 'rev_a', weight: 100 }] }],

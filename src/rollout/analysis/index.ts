@@ -1,0 +1,20 @@
+// Rollout analysis: metric sources (the router's own figures, Prometheus) and the statistics that judge a new revision.
+export {
+  FISHER_MAX_TOTAL,
+  binomialUpperTail,
+  fisherExactGreater,
+  logFactorial,
+  normalUpperTail,
+  twoProportionTest,
+  type ProportionTest,
+} from './stats.js';
+export {
+  DEFAULT_ALPHA,
+  DEFAULT_FAST_FAIL_ALPHA,
+  checkName,
+  combineOutcomes,
+  evaluateChecks,
+  sampleFigures,
+  type EvaluationInput,
+} from './evaluate.js';
+export type { AnalysisCheck, CheckResult, Outcome, PromProblem, PromResult, RevisionSample, Verdict } from './types.js';
