@@ -8,6 +8,7 @@ import type { ApiContext } from './context.js';
 import { registerErrorHandling } from './errors.js';
 import { buildRoutes } from './routes/builds.js';
 import { deploymentRoutes } from './routes/deployments.js';
+import { eventRoutes } from './routes/events.js';
 import { projectRoutes } from './routes/projects.js';
 import { serviceRoutes } from './routes/services.js';
 import { sourceRoutes } from './routes/sources.js';
@@ -45,5 +46,6 @@ export async function buildApi(context: ApiContext): Promise<FastifyInstance> {
   await app.register(serviceRoutes(context));
   await app.register(buildRoutes(context));
   await app.register(remoteCacheRoutes(context));
+  await app.register(eventRoutes(context));
   return app;
 }

@@ -8,6 +8,7 @@ import { logsCommand, releasesCommand, statusCommand } from './commands/inspect.
 import { initCommand, validateCommand } from './commands/local.js';
 import { loginCommand } from './commands/login.js';
 import { rollbackCommand } from './commands/rollback.js';
+import { rolloutCommands } from './commands/rollout.js';
 import { serveStaticCommand } from './commands/serve-static.js';
 import { downCommand, runRouter, upCommand } from './commands/server.js';
 
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
     downCommand,
     deployCommand,
     rollbackCommand,
+    rolloutCommands,
     statusCommand,
     releasesCommand,
     logsCommand,

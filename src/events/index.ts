@@ -1,2 +1,14 @@
+/** Lifecycle events, the outbox of their webhook deliveries, and in-process fan-out. */
 export { EventBus } from './bus.js';
 export type { DeploymentEvent, DeploymentEventType } from './bus.js';
+export { LIFECYCLE_EVENT_TYPES, isLifecycleEventType, toLifecycleEvent, type LifecycleEvent, type LifecycleEventType } from './lifecycle.js';
+export { emitLifecycle, type LifecycleInput } from './emit.js';
+export { checkWebhookEvents, checkWebhookSecret, checkWebhookUrl, generateWebhookSecret } from './webhook-input.js';
+export {
+  DELIVERY_HEADER,
+  EVENT_HEADER,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  signWebhookBody,
+  verifyWebhookSignature,
+} from './signature.js';

@@ -19,6 +19,7 @@ import { RouteSync } from './route-sync.js';
 import { WarmPool } from './warm-pool.js';
 import { KeyedLock } from './keyed-lock.js';
 import { rollback, type RollbackInput, type RollbackResult } from './rollback.js';
+import { rolloutInProgress } from './rollout-control.js';
 import { requireEnvironment, requireProject, requireService, requireTarget } from './lookups.js';
 
 const HOUSEKEEPING_MS = 5 * 60_000;
@@ -359,6 +360,43 @@ export class ControlPlane {
     const live = await this.store.live.get(t.service.id, t.environment.id);
     if (!live) throw new MaestroError('not_found', `${service} has nothing live in ${environment}`);
     return this.agent.list().filter((replica) => replica.revisionId === live.revisionId);
+  }
+
+  /** `maestro promote [--full]`: the rollout in progress moves on (past a pause, or to 100% with `full`). */
+  async promote(input: { project: string; service: string; environment: string; full?: boolean; actor?: string }): Promise<DeploymentView> {
+    const deployment = await rolloutInProgress(this.store, input.project, input.service, input.environment, 'promote');
+    if (deployment.status !== 'deploying') {
+      throw new MaestroError('conflict', `deployment ${deployment.id} is still ${deployment.status}; promote it once its rollout has started`);
+    }
+    await this.store.deployments.requestRollout(deployment.id, { promote: true, ...(input.full ? { fullPromote: true } : {}), ...(input.actor ? { actor: input.actor } : {}) });
+    this.reconciler.wake();
+    return this.view((await this.store.deployments.get(deployment.id))!);
+  }
+
+  /** `maestro abort`: a build is cancelled; a rollout returns all traffic to the stable revision at once. */
+  async abort(input: { project: string; service: string; environment: string; reason?: string; actor?: string }): Promise<DeploymentView> {
+    const deployment = await rolloutInProgress(this.store, input.project, input.service, input.environment, 'abort');
+    const reason = input.reason ?? `aborted${input.actor ? ` by ${input.actor}` : ''}`;
+    if (deployment.status === 'deploying') {
+      await this.store.deployments.requestRollout(deployment.id, { abort: true, reason, ...(input.actor ? { actor: input.actor } : {}) });
+      this.reconciler.wake();
+      await this.waitUntilFinished(deployment.id, 30_000);
+    } else {
+      const build = (await this.store.builds.forDeployment(deployment.id)).at(-1);
+      if (build && (build.status === 'pending' || build.status === 'running')) await this.cancelBuild(build.id);
+      else await this.deployer.fail(deployment, reason, undefined, 'cancelled');
+      await this.waitUntilFinished(deployment.id, 30_000);
+    }
+    return this.view((await this.store.deployments.get(deployment.id))!);
+  }
+
+  private async waitUntilFinished(deploymentId: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const current = await this.store.deployments.get(deploymentId);
+      if (!current || !['pending', 'building', 'deploying'].includes(current.status)) return;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
   }
 
   /** Cancel a queued or running build: a queued job ends now, a running one is stopped by its runner. */

@@ -24,7 +24,8 @@ export const IN_PROGRESS_STATUSES = ['pending', 'building', 'deploying'] as cons
 const ALLOWED: Record<DeploymentStatus, readonly DeploymentStatus[]> = {
   pending: ['building', 'deploying', 'failed', 'cancelled'],
   building: ['deploying', 'failed', 'cancelled'],
-  deploying: ['succeeded', 'failed', 'cancelled'],
+  // A progressive rollout that analysis (or a person) stopped after traffic moved ends rolled back.
+  deploying: ['succeeded', 'failed', 'cancelled', 'rolled_back'],
   succeeded: ['rolled_back'],
   failed: [],
   rolled_back: [],

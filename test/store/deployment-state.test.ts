@@ -35,6 +35,7 @@ describe('deployment state machine', () => {
       'deploying>succeeded',
       'deploying>failed',
       'deploying>cancelled',
+      'deploying>rolled_back',
       'succeeded>rolled_back',
     ]);
     for (const from of DEPLOYMENT_STATUSES) {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { ApiContext } from '../context.js';
-import { ReleaseView, RollbackResult, ServiceStatusView, TargetParams } from '../schemas.js';
+import { DeploymentView, ReleaseView, RollbackResult, ServiceStatusView, TargetParams } from '../schemas.js';
 
 const PREFIX = '/v1/projects/:project/services/:service/environments/:environment';
 
@@ -59,6 +59,35 @@ export function serviceRoutes(context: ApiContext): FastifyPluginAsyncZod {
           ...(request.body.reason ? { reason: request.body.reason } : {}),
         });
       },
+    );
+
+    app.post(
+      `${PREFIX}/promote`,
+      {
+        schema: {
+          summary: 'Move the rollout in progress on: past a pause, or (full) straight to 100%',
+          tags: ['rollouts'],
+          params: TargetParams,
+          body: z.object({ full: z.boolean().default(false) }).default({ full: false }),
+          response: { 200: DeploymentView },
+        },
+      },
+      async (request) => plane.promote({ ...request.params, full: request.body.full, ...(request.actor ? { actor: request.actor.name } : {}) }),
+    );
+
+    app.post(
+      `${PREFIX}/abort`,
+      {
+        schema: {
+          summary: 'Stop the rollout in progress: all traffic back to the stable revision at once (or cancel its build)',
+          tags: ['rollouts'],
+          params: TargetParams,
+          body: z.object({ reason: z.string().max(500).optional() }).default({}),
+          response: { 200: DeploymentView },
+        },
+      },
+      async (request) =>
+        plane.abort({ ...request.params, ...(request.body.reason ? { reason: request.body.reason } : {}), ...(request.actor ? { actor: request.actor.name } : {}) }),
     );
 
     app.get(

@@ -33,6 +33,8 @@ export const DEFAULT_ALPHA = 0.01;
 
 const QUANTILES = { latency_p50: 0.5, latency_p95: 0.95, latency_p99: 0.99 } as const;
 type LatencyMetric = keyof typeof QUANTILES;
+type MetricCheck = Extract<AnalysisCheck, { metric: string }>;
+type PrometheusCheck = Extract<AnalysisCheck, { prometheus: string }>;
 
 interface Thresholds {
   minRequests: number;
@@ -66,7 +68,7 @@ function judgeShare(input: { over: boolean; pValue: number; requests: number }, 
 }
 
 function errorRateCheck(
-  check: AnalysisCheck & { metric: string },
+  check: MetricCheck,
   target: RevisionSample,
   stable: RevisionSample | undefined,
   thresholds: Thresholds,
@@ -141,7 +143,7 @@ function quantileOf(sample: RevisionSample, metric: LatencyMetric): number | nul
 }
 
 function latencyCheck(
-  check: AnalysisCheck & { metric: LatencyMetric },
+  check: MetricCheck & { metric: LatencyMetric },
   target: RevisionSample,
   stable: RevisionSample | undefined,
   thresholds: Thresholds,
@@ -194,7 +196,7 @@ function latencyCheck(
   };
 }
 
-function requestRateCheck(check: AnalysisCheck & { metric: string }, target: RevisionSample, thresholds: Thresholds): CheckResult {
+function requestRateCheck(check: MetricCheck, target: RevisionSample, thresholds: Thresholds): CheckResult {
   const name = checkName(check);
   const max = Number(check.max);
   if (!target.durationMs || target.durationMs <= 0) {
@@ -208,7 +210,7 @@ function requestRateCheck(check: AnalysisCheck & { metric: string }, target: Rev
   return { check, name, outcome, reason: text, value: rate, figures: { requestsPerSecond: rate, requests: target.requests, durationMs: target.durationMs, limit: max } };
 }
 
-function prometheusCheck(check: AnalysisCheck & { prometheus: string }, answers: Record<string, PromResult> | undefined): CheckResult {
+function prometheusCheck(check: PrometheusCheck, answers: Record<string, PromResult> | undefined): CheckResult {
   const name = checkName(check);
   const answer = answers?.[check.prometheus];
   if (!answer) {
@@ -236,7 +238,7 @@ function evaluateCheck(check: AnalysisCheck, input: EvaluationInput, thresholds:
     case 'request_rate':
       return requestRateCheck(check, input.target, thresholds);
     default:
-      return latencyCheck(check as AnalysisCheck & { metric: LatencyMetric }, input.target, input.stable, thresholds);
+      return latencyCheck(check as MetricCheck & { metric: LatencyMetric }, input.target, input.stable, thresholds);
   }
 }
 

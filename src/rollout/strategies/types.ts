@@ -105,6 +105,8 @@ export interface PauseInfo {
   announced: boolean;
   /** Where a promote resumes. */
   resume: Phase;
+  /** A promote also moves past the current step (canary pause {}). */
+  skipStep: boolean;
 }
 
 export interface RolloutState {

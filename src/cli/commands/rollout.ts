@@ -1,0 +1,47 @@
+import type { Command } from 'commander';
+import type { DeploymentView } from '../../server/index.js';
+import { ApiClient } from '../api-client.js';
+import { resolveCredentials } from '../credentials.js';
+import { createOutput } from '../output.js';
+import { defaultProject } from '../project-name.js';
+
+interface TargetFlags {
+  service: string;
+  env: string;
+  project?: string;
+  json?: boolean;
+}
+
+const target = (flags: TargetFlags) =>
+  `/v1/projects/${flags.project ?? defaultProject()}/services/${flags.service}/environments/${flags.env}`;
+
+function targetOptions(command: Command): Command {
+  return command
+    .requiredOption('-s, --service <name>', 'the service')
+    .option('-e, --env <environment>', 'the environment', 'production')
+    .option('-p, --project <name>', 'the project (default: `project` in ./maestro.yml)')
+    .option('--json', 'print JSON');
+}
+
+export function rolloutCommands(program: Command): void {
+  targetOptions(program.command('promote').description('Move the rollout in progress on: past a pause, or with --full straight to 100%'))
+    .option('--full', 'skip every remaining step')
+    .addHelpText('after', '\nExamples:\n  maestro promote --service web\n  maestro promote --service web --env staging --full\n')
+    .action(async (flags: TargetFlags & { full?: boolean }) => {
+      const out = createOutput(flags);
+      const view = await new ApiClient(resolveCredentials()).call<DeploymentView>('POST', `${target(flags)}/promote`, { full: Boolean(flags.full) });
+      out.result(view, () => `promoting deployment ${view.id} of ${view.service} in ${view.environment}${flags.full ? ' to 100%' : ''}`);
+    });
+
+  targetOptions(program.command('abort').description('Stop the rollout in progress: all traffic back to the stable revision at once'))
+    .option('--reason <text>', 'why, kept with the deployment')
+    .addHelpText('after', '\nExample:\n  maestro abort --service web --reason "checkout errors"\n')
+    .action(async (flags: TargetFlags & { reason?: string }) => {
+      const out = createOutput(flags);
+      const view = await new ApiClient(resolveCredentials()).call<DeploymentView>('POST', `${target(flags)}/abort`, {
+        ...(flags.reason ? { reason: flags.reason } : {}),
+      });
+      out.result(view, () => `deployment ${view.id} of ${view.service} in ${view.environment} is ${view.status}${view.error ? `: ${view.error}` : ''}`);
+      process.exitCode = ['rolled_back', 'cancelled', 'failed'].includes(view.status) ? 0 : 1;
+    });
+}

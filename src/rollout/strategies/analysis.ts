@@ -1,0 +1,69 @@
+/**
+ * Reading analysis verdicts: failures roll back (after `failureLimit` of them), inconclusive verdicts
+ * hold the rollout where it is and, when they last, pause it with an alert. Only a pass lets steps advance.
+ */
+import { formatDuration } from '../../common/units.js';
+import { act, beginRollback, enterPause } from './helpers.js';
+import type { AnalysisRun, Decision, RolloutAction, RolloutObservation, RolloutState } from './types.js';
+
+/** Take the observed verdict into the state; a decision when it ends (rollback) or pauses the rollout. */
+export function judgeVerdict(state: RolloutState, observed: RolloutObservation): { state: RolloutState; decision?: Decision } {
+  const run = state.analysis;
+  const verdict = observed.analysis;
+  let next = state;
+  const fresh =
+    run !== undefined &&
+    verdict !== undefined &&
+    (verdict.at === undefined || (verdict.at >= run.startedAt && verdict.at !== state.lastVerdict?.at));
+  if (fresh) {
+    const at = verdict.at ?? observed.now;
+    // A pass on fewer requests than asked for proves nothing yet.
+    const tooFew = verdict.outcome === 'pass' && verdict.requests !== undefined && verdict.requests < run.minRequests;
+    const outcome = tooFew ? 'inconclusive' : verdict.outcome;
+    const reason = tooFew ? `only ${verdict.requests} of ${run.minRequests} requests so far` : verdict.reason;
+    const failures = state.failures + (outcome === 'fail' ? 1 : 0);
+    const inconclusive = outcome === 'inconclusive' ? { count: state.inconclusive.count + 1, since: state.inconclusive.since ?? at } : { count: 0 };
+    next = { ...state, failures, inconclusive, lastVerdict: { outcome, reason, at, ...(verdict.figures ? { figures: verdict.figures } : {}) } };
+    if (outcome === 'fail' && failures >= state.limits.failureLimit) {
+      return { state: next, decision: beginRollback(next, observed, `analysis failed: ${reason}`, verdict.figures) };
+    }
+  }
+  const since = next.inconclusive.since;
+  const lasting =
+    next.lastVerdict?.outcome === 'inconclusive' &&
+    since !== undefined &&
+    next.inconclusive.count >= next.limits.inconclusiveLimit &&
+    observed.now - since > next.limits.inconclusiveSpanMs;
+  if (lasting && next.phase !== 'paused') {
+    const reason = `analysis inconclusive for ${formatDuration(observed.now - since)} (${next.inconclusive.count} verdicts): ${next.lastVerdict?.reason}; promote to go on or abort`;
+    return { state: next, decision: enterPause(next, observed, { kind: 'alert', reason, resume: next.phase }) };
+  }
+  return { state: next };
+}
+
+/** 'open' unless the analysis running has said something other than pass: then nothing advances. */
+export function analysisGate(state: RolloutState): 'open' | 'hold' {
+  if (state.analysis === undefined || state.lastVerdict === undefined) return 'open';
+  return state.lastVerdict.outcome === 'pass' ? 'open' : 'hold';
+}
+
+export function holdReason(state: RolloutState): string {
+  return `holding at ${state.targetWeight}%: analysis ${state.lastVerdict?.outcome ?? 'pending'} (${state.lastVerdict?.reason ?? 'no verdict yet'})`;
+}
+
+/** Start (or replace) the analysis the controller runs; verdicts of an earlier run no longer count. */
+export function startAnalysis(state: RolloutState, run: Omit<AnalysisRun, 'startedAt'>, now: number): Decision {
+  const analysis: AnalysisRun = { ...run, startedAt: now };
+  const action: RolloutAction = {
+    kind: 'start_analysis',
+    checks: run.checks,
+    intervalMs: run.intervalMs,
+    minRequests: run.minRequests,
+    ...(run.compareWith !== undefined ? { compareWith: run.compareWith } : {}),
+  };
+  return act({ ...state, analysis, lastVerdict: undefined, inconclusive: { count: 0 } }, action);
+}
+
+export function stopAnalysis(state: RolloutState): Decision {
+  return act({ ...state, analysis: undefined, lastVerdict: undefined, inconclusive: { count: 0 } }, { kind: 'stop_analysis' });
+}
