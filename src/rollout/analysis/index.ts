@@ -10,7 +10,6 @@ export {
 } from './stats.js';
 export {
   DEFAULT_ALPHA,
-  DEFAULT_FAST_FAIL_ALPHA,
   checkName,
   combineOutcomes,
   evaluateChecks,
