@@ -17,3 +17,4 @@ export {
   type EvaluationInput,
 } from './evaluate.js';
 export type { AnalysisCheck, CheckResult, Outcome, PromProblem, PromResult, RevisionSample, Verdict } from './types.js';
+export { RouterMetricsSource, countsFromCumulative, type RouterSourceOptions } from './router-source.js';
