@@ -3,6 +3,7 @@
  * way to the apps serving traffic. cgroup v1 (one folder per controller) and v2 (one unified
  * folder) are both handled; when neither is writable the step runs without them and says so.
  */
+import { availableParallelism } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
@@ -70,6 +71,10 @@ async function openPerController(request: StepCgroupRequest, root: string, id: s
       // Shares count among siblings: the parent's share is what all builds together get against everything else.
       await writeFile(join(parent, 'cpu.shares'), String(request.cpuShares));
       await writeFile(join(dir, 'cpu.shares'), String(request.cpuShares));
+      // Shares only weigh when both sides want the CPU; a hard cap on all builds together keeps part of a core
+      // for serving apps even in the moments the scheduler would hand builds everything.
+      await writeFile(join(parent, 'cpu.cfs_period_us'), String(CPU_PERIOD_US)).catch(() => undefined);
+      await writeFile(join(parent, 'cpu.cfs_quota_us'), String(buildsCpuQuotaUs())).catch(() => undefined);
     } catch {
       // Without a CPU share the nice value still lowers the build's priority.
       if (cpuDir) await removeGroup(cpuDir);
@@ -128,6 +133,7 @@ async function openUnified(request: StepCgroupRequest, root: string, id: string)
     const weight = String(cpuWeightFromShares(request.cpuShares));
     cpuWeighted = await writeFile(join(parent, 'cpu.weight'), weight)
       .then(() => writeFile(join(dir, 'cpu.weight'), weight))
+      .then(() => writeFile(join(parent, 'cpu.max'), `${buildsCpuQuotaUs()} ${CPU_PERIOD_US}`).catch(() => undefined))
       .then(
         () => true,
         () => false,
@@ -146,6 +152,15 @@ async function openUnified(request: StepCgroupRequest, root: string, id: string)
       remove: () => removeGroup(dir),
     },
   };
+}
+
+const CPU_PERIOD_US = 100_000;
+/** CPU left to serving apps however busy builds are. */
+const RESERVED_CORES = 0.5;
+
+/** All builds together may use every core but half of one (at least half a core on a one-core machine). */
+export function buildsCpuQuotaUs(cores = availableParallelism()): number {
+  return Math.round(Math.max(0.5, cores - RESERVED_CORES) * CPU_PERIOD_US);
 }
 
 /** The `oom_kill N` counter of memory.oom_control (v1) or memory.events (v2); undefined when the kernel has none. */
