@@ -12,3 +12,6 @@ export {
   signWebhookBody,
   verifyWebhookSignature,
 } from './signature.js';
+export { DEFAULT_RETRY_POLICY, decideDelivery, retryDelayMs, type AttemptResult, type RetryPolicy } from './retry-policy.js';
+export { sendWebhook, webhookBody } from './send-webhook.js';
+export { WebhookDispatcher, startWebhookDispatcher, type WebhookDispatcherOptions } from './dispatcher.js';
