@@ -14,7 +14,7 @@ export function judgeVerdict(state: RolloutState, observed: RolloutObservation):
   const fresh =
     run !== undefined &&
     verdict !== undefined &&
-    (verdict.at === undefined || (verdict.at >= run.startedAt && verdict.at !== state.lastVerdict?.at));
+    (verdict.at === undefined || (verdict.at >= run.startedAt && verdict.at !== state.verdictSeenAt));
   if (fresh) {
     const at = verdict.at ?? observed.now;
     // A pass on fewer requests than asked for proves nothing yet.
@@ -23,7 +23,7 @@ export function judgeVerdict(state: RolloutState, observed: RolloutObservation):
     const reason = tooFew ? `only ${verdict.requests} of ${run.minRequests} requests so far` : verdict.reason;
     const failures = state.failures + (outcome === 'fail' ? 1 : 0);
     const inconclusive = outcome === 'inconclusive' ? { count: state.inconclusive.count + 1, since: state.inconclusive.since ?? at } : { count: 0 };
-    next = { ...state, failures, inconclusive, lastVerdict: { outcome, reason, at, ...(verdict.figures ? { figures: verdict.figures } : {}) } };
+    next = { ...state, failures, inconclusive, ...(verdict.at !== undefined ? { verdictSeenAt: verdict.at } : {}), lastVerdict: { outcome, reason, at, ...(verdict.figures ? { figures: verdict.figures } : {}) } };
     if (outcome === 'fail' && failures >= state.limits.failureLimit) {
       return { state: next, decision: beginRollback(next, observed, `analysis failed: ${reason}`, verdict.figures) };
     }

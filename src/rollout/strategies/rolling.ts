@@ -35,6 +35,13 @@ export function decideRolling(strategy: Rolling, state: RolloutState, observed: 
   if (state.phase === 'finishing') return finish(state, observed, `${state.targetId} replaced every replica`);
 
   const replacing: RolloutState = { ...state, phase: 'replacing', targetWeight: weightOf(observed.appliedWeights, state.targetId) };
+  const oldRunning = stable?.startedReplicas ?? 0;
+  // Every new replica healthy, only the warm one left: all traffic to the new revision (no more following counts).
+  if (target.startedReplicas === desired && target.healthyReplicas >= desired && oldRunning <= 1) {
+    const promoting = promoteAll(replacing, observed, 'every replica replaced: all traffic to the new revision');
+    if (promoting) return promoting;
+    return finish({ ...replacing, phase: 'finishing' }, observed, `${state.targetId} replaced every replica`);
+  }
   const follow = proportional(target, stable);
   const weighted = follow && setWeights({ ...replacing, targetWeight: weightOf(follow, state.targetId) }, observed, follow, 'traffic follows healthy replicas');
   if (weighted) return weighted;
@@ -42,7 +49,6 @@ export function decideRolling(strategy: Rolling, state: RolloutState, observed: 
   if (target.startedReplicas > target.healthyReplicas) return act(replacing, { kind: 'await_healthy', revisionId: target.revisionId });
 
   const { surge, unavailable } = rollingBudget(strategy, desired);
-  const oldRunning = stable?.startedReplicas ?? 0;
   // The one old replica kept warm at the end sits outside the surge budget, or surge 0 could never finish.
   const budgetedOld = oldRunning <= 1 ? 0 : oldRunning;
   const canStart = Math.min(desired + surge - (target.startedReplicas + budgetedOld), desired - target.startedReplicas);
@@ -52,10 +58,5 @@ export function decideRolling(strategy: Rolling, state: RolloutState, observed: 
   const canStop = Math.min(oldRunning - 1, available - (desired - unavailable));
   if (stable && canStop > 0) return act(replacing, { kind: 'stop_replicas', revisionId: stable.revisionId, count: canStop });
 
-  if (target.healthyReplicas >= desired && oldRunning <= 1) {
-    const promoting = promoteAll(replacing, observed, 'every replica replaced: all traffic to the new revision');
-    if (promoting) return promoting;
-    return finish({ ...replacing, phase: 'finishing' }, observed, `${state.targetId} replaced every replica`);
-  }
   return act(replacing, { kind: 'wait', reason: `replacing replicas: ${target.healthyReplicas}/${desired} new healthy, ${oldRunning} old running` });
 }

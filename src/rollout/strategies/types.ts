@@ -131,6 +131,8 @@ export interface RolloutState {
   analysis?: AnalysisRun;
   failures: number;
   inconclusive: { count: number; since?: number };
+  /** `at` of the last verdict taken in, so the same verdict seen again is not counted twice. */
+  verdictSeenAt?: number;
   lastVerdict?: { outcome: Outcome; reason: string; figures?: Record<string, unknown>; at: number };
   pause?: PauseInfo;
   rollback?: { reason: string; figures?: Record<string, unknown> };
