@@ -67,10 +67,7 @@ export class DeploymentReconciler {
   }
 
   private async tick(): Promise<void> {
-    for (const deployment of await this.store.deployments.unfinished()) {
-      const builds = await this.store.builds.forDeployment(deployment.id);
-      const build = builds.at(-1);
-      const job = build ? await this.store.jobs.forBuild(build.id) : undefined;
+    for (const { deployment, build, job } of await this.store.deployments.unfinishedWithProgress()) {
       const decision = decideDeployment({
         status: deployment.status,
         ...(build ? { build: { status: build.status, ...(build.error ? { error: build.error } : {}) } } : {}),

@@ -3,7 +3,7 @@ import type { Queryable } from '../db.js';
 import { canTransition, isDeploymentStatus, isTerminal, type DeploymentStatus } from '../deployment-state.js';
 import { newId } from '../ids.js';
 import { compact, opt } from '../rows.js';
-import type { Deployment, DeploymentFilter, DeploymentPatch, NewDeployment, RolloutRequests } from '../types.js';
+import type { BuildStatus, Deployment, DeploymentFilter, DeploymentPatch, JobStatus, NewDeployment, RolloutRequests } from '../types.js';
 import { checkLimit, checkText, toJson } from '../validate.js';
 
 interface DeploymentRow {
@@ -62,6 +62,10 @@ export interface DeploymentsRepository {
   list(filter?: DeploymentFilter): Promise<Deployment[]>;
   /** Deployments still pending, building or deploying, oldest first: what crash recovery resumes. */
   unfinished(): Promise<Deployment[]>;
+  /** The same, each with its latest build's and build job's status, in one query (the reconciler's tick). */
+  unfinishedWithProgress(): Promise<
+    Array<{ deployment: Deployment; build?: { id: string; status: BuildStatus; error?: string }; job?: { status: JobStatus; error?: string } }>
+  >;
   /** Moves a deployment along the state machine; `conflict` when the move is not allowed from where it is. */
   transition(id: string, to: DeploymentStatus, patch?: DeploymentPatch): Promise<Deployment>;
   /** The rollout controller's own state for this deployment (strategy step, weights, analysis), as JSON. */
@@ -154,6 +158,23 @@ export function deploymentsRepository(q: Queryable): DeploymentsRepository {
     async unfinished() {
       const rows = await q.query<DeploymentRow>(`SELECT * FROM deployments WHERE ${IN_PROGRESS_SQL} ORDER BY seq`);
       return rows.map(toDeployment);
+    },
+
+    async unfinishedWithProgress() {
+      const rows = await q.query<
+        DeploymentRow & { b_id: string | null; b_status: BuildStatus | null; b_error: string | null; j_status: JobStatus | null; j_error: string | null }
+      >(
+        `SELECT d.*, b.id AS b_id, b.status AS b_status, b.error AS b_error, j.status AS j_status, j.error AS j_error
+         FROM deployments d
+         LEFT JOIN LATERAL (SELECT id, status, error FROM builds WHERE deployment_id = d.id ORDER BY seq DESC LIMIT 1) b ON true
+         LEFT JOIN LATERAL (SELECT status, error FROM jobs WHERE build_id = b.id ORDER BY seq DESC LIMIT 1) j ON true
+         WHERE d.${IN_PROGRESS_SQL} ORDER BY d.seq`,
+      );
+      return rows.map((row) => ({
+        deployment: toDeployment(row),
+        ...(row.b_id && row.b_status ? { build: compact({ id: row.b_id, status: row.b_status, error: opt(row.b_error) }) } : {}),
+        ...(row.j_status ? { job: compact({ status: row.j_status, error: opt(row.j_error) }) } : {}),
+      }));
     },
 
     async transition(id, to, patch = {}) {
