@@ -5,7 +5,7 @@
  */
 import { formatDuration } from '../../common/units.js';
 import type { Strategy } from '../../manifest/index.js';
-import { judgeVerdict } from './analysis.js';
+import { analysisGate, judgeVerdict } from './analysis.js';
 import { decideBlueGreen } from './blue-green.js';
 import { decideCanary } from './canary.js';
 import { act, beginRollback, continueRollback, failNow, failOrRollback } from './helpers.js';
@@ -114,6 +114,8 @@ function resume(state: RolloutState, observed: RolloutObservation): RolloutState
   const pause = state.pause;
   const { promote, fullPromote } = observed.requests;
   if (!pause || !(promote || fullPromote)) return undefined;
+  // Inconclusive or failing analysis never lets a step pass: the pause (and the promote) keep waiting for a pass.
+  if (pause.skipStep && !fullPromote && analysisGate(state) === 'hold') return undefined;
   const now = observed.now;
   const consumedRequests = { ...state.consumedRequests, promote, fullPromote };
   if (pause.kind === 'alert') {
