@@ -18,3 +18,4 @@ export {
 } from './evaluate.js';
 export type { AnalysisCheck, CheckResult, Outcome, PromProblem, PromResult, RevisionSample, Verdict } from './types.js';
 export { RouterMetricsSource, countsFromCumulative, type RouterSourceOptions } from './router-source.js';
+export { queryPrometheus, interpretPrometheusAnswer, type PrometheusQueryOptions } from './prometheus-source.js';
