@@ -11,6 +11,7 @@ import { rollbackCommand } from './commands/rollback.js';
 import { rolloutCommands } from './commands/rollout.js';
 import { serveStaticCommand } from './commands/serve-static.js';
 import { downCommand, runRouter, upCommand } from './commands/server.js';
+import { webhooksCommands } from './commands/webhooks.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
     loginCommand,
     demoCommand,
     serveStaticCommand,
+    webhooksCommands,
   ]) {
     add(program);
   }

@@ -114,17 +114,18 @@ export function eventRoutes(context: ApiContext): FastifyPluginAsyncZod {
       {
         schema: {
           summary: 'Lifecycle events, oldest first',
-          description: 'Pass the last id you saw as `after` to get what came next (`cursor` in the answer).',
+          description: 'Pass the last id you saw as `after` to get what came next (`cursor` in the answer); `newest=true` gives the latest `limit` events instead.',
           tags: ['events'],
           querystring: EventFilter.extend({
             after: z.coerce.number().int().min(0).default(0),
             limit: z.coerce.number().int().min(1).max(1000).default(100),
+            newest: z.enum(['true', 'false']).default('false'),
           }),
           response: { 200: z.object({ events: z.array(LifecycleEventView), cursor: z.number() }) },
         },
       },
       async (request) => {
-        const { type, project, deployment, after, limit } = request.query;
+        const { type, project, deployment, after, limit, newest } = request.query;
         const projectId = await projectIdOf(store, project);
         const records = await store.lifecycle.list({
           types: typesOf(type),
@@ -132,6 +133,7 @@ export function eventRoutes(context: ApiContext): FastifyPluginAsyncZod {
           ...(deployment ? { deploymentId: deployment } : {}),
           afterId: after,
           limit,
+          newest: newest === 'true',
         });
         return { events: records.map(toLifecycleEvent), cursor: records.at(-1)?.id ?? after };
       },

@@ -37,6 +37,8 @@ export interface LifecycleEventFilter {
   /** The cursor: events with an id above this one. */
   afterId?: number;
   limit?: number;
+  /** The newest `limit` events (still oldest first) instead of the oldest after the cursor. */
+  newest?: boolean;
 }
 
 export interface LifecycleEventRow {
@@ -115,7 +117,7 @@ export function lifecycleEventsRepository(q: Queryable): LifecycleEventsReposito
       return { event: toLifecycleEventRecord(row), deliveries: num(row.deliveries) };
     },
 
-    async list({ types, projectId, deploymentId, afterId = 0, limit }) {
+    async list({ types, projectId, deploymentId, afterId = 0, limit, newest = false }) {
       if (!Number.isSafeInteger(afterId) || afterId < 0) {
         throw new MaestroError('validation_error', `the cursor must be a whole number of at least 0, got ${afterId}`, { field: 'after' });
       }
@@ -123,10 +125,11 @@ export function lifecycleEventsRepository(q: Queryable): LifecycleEventsReposito
         `SELECT * FROM events
          WHERE id > $1 AND type = ANY ($2::text[])
            AND ($3::text IS NULL OR project_id = $3) AND ($4::text IS NULL OR deployment_id = $4)
-         ORDER BY id LIMIT $5`,
+         ORDER BY id ${newest ? 'DESC' : 'ASC'} LIMIT $5`,
         [afterId, [...types], projectId ?? null, deploymentId ?? null, checkLimit(limit, 100, 1000)],
       );
-      return rows.map(toLifecycleEventRecord);
+      const records = rows.map(toLifecycleEventRecord);
+      return newest ? records.reverse() : records;
     },
 
     async get(id) {
