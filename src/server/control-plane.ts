@@ -221,12 +221,6 @@ export class ControlPlane {
       const service = await store.services.ensure(project.id, name);
       const config: ServiceConfig = { ...resolveServiceConfig(manifest, name, input.environment), project: input.project };
       const plan: DeploymentPlan = { service: config, environment: resolveEnvironment(manifest, input.environment) };
-      if (plan.environment.strategy.type !== 'immediate') {
-        throw new MaestroError(
-          'validation_error',
-          `environments.${input.environment}.strategy: "${plan.environment.strategy.type}" is not available in this version of Maestro; use "immediate"`,
-        );
-      }
       const { deployment, created } = await store.deployments.createOrGetInProgress({
         projectId: project.id,
         serviceId: service.id,

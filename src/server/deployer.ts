@@ -3,8 +3,17 @@ import { join } from 'node:path';
 import { plannedSteps, runCommand, type ContentStore, type SandboxPolicy } from '../build/index.js';
 import { MaestroError, errorMessage, type Logger } from '../common/index.js';
 import type { EnvironmentConfig, ServiceConfig } from '../manifest/index.js';
-import { decideImmediate, type RolloutObservation } from '../rollout/index.js';
-import type { Deployment, Release, Revision, Store } from '../store/index.js';
+import {
+  decideRollout,
+  initialRolloutState,
+  previewHost,
+  type RevisionView,
+  type RolloutState,
+  type StrategyObservation as RolloutObservation,
+} from '../rollout/index.js';
+import type { Weights } from '../rollout/strategies/index.js';
+import { RolloutAnalysis } from './rollout-analysis.js';
+import type { Deployment, Release, Revision, RolloutRequests, Store } from '../store/index.js';
 import { appEnvironment } from './replica-spec.js';
 import type { RevisionRunner } from './revisions.js';
 import type { RouteSync } from './route-sync.js';
@@ -28,9 +37,20 @@ export interface DeployerOptions {
   buildTimeoutMs?: number;
   /** Whether builds run in bubblewrap: when available ('auto'), always ('require') or never ('off'). */
   sandbox?: SandboxPolicy;
+  /** A Prometheus-compatible query API for `prometheus:` analysis checks. */
+  prometheusUrl?: string;
 }
 
 export const BUILD_JOB = 'build';
+
+/** No rollout stays in progress longer: it ends promoted, rolled back, or paused with an alert. */
+const PROGRESS_DEADLINE_MS = 10 * 60_000;
+/** How often a waiting rollout looks again (verdicts, promote and abort requests). */
+const LOOP_WAIT_MS = 100;
+
+type RolloutEnd = { kind: 'complete'; release: Release } | { kind: 'rollback'; reason: string; figures?: Record<string, unknown> };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Carries a deployment from its source to live traffic in two halves: the build (a queued job that a
@@ -52,6 +72,9 @@ export class Deployer {
       options: DeployerOptions;
     },
   ) {}
+
+  /** Analyses of rollouts running now, by deployment (for `maestro rollout status`). */
+  readonly analyses = new Map<string, RolloutAnalysis>();
 
   log(deployment: Pick<Deployment, 'id' | 'projectId'>): DeploymentLog {
     return new DeploymentLog(this.deps.store, this.deps.bus, this.deps.paths.deploymentLogs, deployment.id, deployment.projectId);
@@ -110,7 +133,9 @@ export class Deployer {
       } else {
         await log.progress(`resuming the rollout of ${revision.id}`);
       }
-      const release = await this.rolloutLoop(deployment, revision, plan, log);
+      const end = await this.rolloutLoop(deployment, revision, plan, log);
+      if (end.kind === 'rollback') return await this.rollBack(deployment, revision, end, log);
+      const release = end.release;
       const done = await store.deployments.transition(deployment.id, 'succeeded', { releaseId: release.id });
       await log.status('succeeded', { release: release.number, revision: revision.id });
       await log.flush();
@@ -138,84 +163,216 @@ export class Deployer {
     return failed;
   }
 
-  /** The observe-decide-act loop of the immediate strategy. */
-  private async rolloutLoop(deployment: Deployment, revision: Revision, plan: DeploymentPlan, log: DeploymentLog): Promise<Release> {
+  /**
+   * The observe-decide-act loop: the environment's strategy (immediate, rolling, blue/green, canary)
+   * decides the one next action from what is observed; this carries it out. Its state is saved after
+   * every decision, so a restarted control plane continues where it was.
+   */
+  private async rolloutLoop(deployment: Deployment, revision: Revision, plan: DeploymentPlan, log: DeploymentLog): Promise<RolloutEnd> {
     const { store, runner, options } = this.deps;
     const config = plan.service;
-    const current = await store.live.get(deployment.serviceId, deployment.environmentId);
+    const strategy = plan.environment.strategy;
+    const live = await store.live.get(deployment.serviceId, deployment.environmentId);
     // Resuming after the switch: the target is live already, and the revision before it is the stable one.
-    const alreadyLive = current?.revisionId === revision.id;
-    const stableId = alreadyLive ? current?.previousRevisionId : current?.revisionId;
-    const releaseDone = Boolean(await store.settings.get(`release-command:${revision.id}`));
-    const state: Omit<RolloutObservation, 'target'> & { failure?: string; release?: Release } = {
-      ...(stableId ? { stable: { revisionId: stableId, retired: false } } : {}),
-      releaseCommand: !config.release ? 'none' : releaseDone ? 'succeeded' : 'pending',
-      trafficOnTarget: alreadyLive,
+    const alreadyLive = live?.revisionId === revision.id;
+    const stableId = alreadyLive ? live?.previousRevisionId : live?.revisionId;
+    const stable = stableId ? await store.revisions.get(stableId) : undefined;
+    const shift = await store.traffic.get(deployment.serviceId, deployment.environmentId);
+    let applied: Weights = alreadyLive
+      ? [{ revisionId: revision.id, weight: 100 }]
+      : stableId
+        ? shift?.revisionId === revision.id && shift.weight > 0
+          ? [{ revisionId: stableId, weight: 100 - shift.weight }, { revisionId: revision.id, weight: shift.weight }]
+          : [{ revisionId: stableId, weight: 100 }]
+        : [];
+    const local: { releaseCommand: RolloutObservation['releaseCommand']; releaseFailure?: string; failure?: string; release?: Release } = {
+      releaseCommand: !config.release ? 'none' : (await store.settings.get(`release-command:${revision.id}`)) ? 'succeeded' : 'pending',
       ...(alreadyLive ? { release: (await store.releases.list(deployment.serviceId, deployment.environmentId, 1))[0] } : {}),
     };
-    for (let round = 0; round < 1000; round += 1) {
-      const replicas = runner.replicas(revision.id);
-      const action = decideImmediate({
-        ...state,
-        target: {
-          revisionId: revision.id,
-          desiredReplicas: config.replicas,
-          startedReplicas: replicas.length,
-          healthyReplicas: replicas.filter((replica) => replica.state === 'healthy').length,
-          ...(state.failure ? { failure: state.failure } : {}),
-        },
-      });
-      switch (action.kind) {
-        case 'run_release':
-          try {
-            await log.step('release', 'started', { command: config.release });
-            await this.runRelease(revision, config, log);
-            await store.settings.set(`release-command:${revision.id}`, true);
-            await log.step('release', 'succeeded');
-            state.releaseCommand = 'succeeded';
-          } catch (error) {
-            await log.step('release', 'failed');
-            state.releaseCommand = 'failed';
-            state.releaseFailure = errorMessage(error);
+    const view = (id: string, desired: number, failure?: string): RevisionView => {
+      const replicas = runner.replicas(id);
+      return {
+        revisionId: id,
+        desiredReplicas: desired,
+        startedReplicas: replicas.length,
+        healthyReplicas: replicas.filter((replica) => replica.state === 'healthy').length,
+        ...(failure ? { failure } : {}),
+      };
+    };
+    let analysis: RolloutAnalysis | undefined;
+    const observe = (requests: RolloutRequests): RolloutObservation => ({
+      now: Date.now(),
+      target: view(revision.id, config.replicas, local.failure),
+      ...(stable ? { stable: view(stable.id, (stable.config as ServiceConfig).replicas) } : {}),
+      appliedWeights: applied,
+      releaseCommand: local.releaseCommand,
+      ...(local.releaseFailure ? { releaseFailure: local.releaseFailure } : {}),
+      ...(analysis?.latest ? { analysis: analysis.latest } : {}),
+      requests: { promote: Boolean(requests.promote), fullPromote: Boolean(requests.fullPromote), abort: Boolean(requests.abort) },
+      progressDeadlineMs: PROGRESS_DEADLINE_MS,
+    });
+
+    const saved = deployment.rolloutState as RolloutState | undefined;
+    let state: RolloutState = saved?.targetId === revision.id ? saved : initialRolloutState(strategy, observe({}));
+    try {
+      for (let round = 0; round < 100_000; round += 1) {
+        const requests = (await store.deployments.get(deployment.id))?.rolloutRequests ?? {};
+        const decision = decideRollout(strategy, state, observe(requests));
+        state = decision.state;
+        await store.deployments.saveRolloutState(deployment.id, state);
+        if (state.consumedRequests.promote || state.consumedRequests.fullPromote || state.consumedRequests.abort) {
+          await store.deployments.clearRolloutRequests(deployment.id);
+          if (requests.abort) await log.progress(`abort requested${requests.actor ? ` by ${requests.actor}` : ''}`);
+          else await log.progress(`promote requested${requests.actor ? ` by ${requests.actor}` : ''}`);
+        }
+        const action = decision.action;
+        switch (action.kind) {
+          case 'run_release':
+            try {
+              await log.step('release', 'started', { command: config.release });
+              await this.runRelease(revision, config, log);
+              await store.settings.set(`release-command:${revision.id}`, true);
+              await log.step('release', 'succeeded');
+              local.releaseCommand = 'succeeded';
+            } catch (error) {
+              await log.step('release', 'failed');
+              local.releaseCommand = 'failed';
+              local.releaseFailure = errorMessage(error);
+            }
+            break;
+          case 'start_replicas': {
+            await log.progress(`starting ${action.count} replica${action.count === 1 ? '' : 's'} of ${action.revisionId}`);
+            const which = action.revisionId === revision.id ? revision : stable;
+            if (which) await runner.start(which, which.config as ServiceConfig, action.count);
+            break;
           }
-          break;
-        case 'start_replicas':
-          await log.progress(`starting ${action.count} replica${action.count === 1 ? '' : 's'} of ${revision.id}`);
-          await runner.start(revision, config, action.count);
-          break;
-        case 'await_healthy':
-          try {
-            await runner.awaitHealthy(revision.id, options.startTimeoutMs);
-            await log.progress(`${revision.id} is healthy`);
-          } catch (error) {
-            state.failure = errorMessage(error);
-            const details = (error as MaestroError).details as { logTail?: string[] } | undefined;
-            if (details?.logTail) for (const line of details.logTail) await log.line(line, 'stderr');
+          case 'stop_replicas':
+            await log.progress(`stopping ${action.count} replica${action.count === 1 ? '' : 's'} of ${action.revisionId}`);
+            await runner.stopSome(action.revisionId, action.count, plan.environment.drainMs);
+            break;
+          case 'await_healthy':
+            try {
+              await runner.awaitHealthy(action.revisionId, options.startTimeoutMs);
+              await log.progress(`${action.revisionId} is healthy`);
+              if (action.revisionId === revision.id && strategy.type === 'blue_green' && strategy.preview && stableId && !alreadyLive) {
+                await store.traffic.set({ serviceId: deployment.serviceId, environmentId: deployment.environmentId, revisionId: revision.id, deploymentId: deployment.id, weight: 0, preview: true });
+                await this.deps.routes.push();
+                await log.progress(`preview of ${revision.id} at http://${previewHost(config.project, config.service, config.environment)}`);
+              }
+            } catch (error) {
+              if (action.revisionId === revision.id) local.failure = errorMessage(error);
+              const details = (error as MaestroError).details as { logTail?: string[] } | undefined;
+              if (details?.logTail) for (const line of details.logTail) await log.line(line, 'stderr');
+            }
+            break;
+          case 'set_weights': {
+            const weight = action.weights.find((entry) => entry.revisionId === revision.id)?.weight ?? 0;
+            if (weight >= 100 || !stableId) {
+              local.release = await this.switchTraffic(deployment, revision, stableId);
+              await log.progress(`traffic switched to ${revision.id} (release ${local.release.number})`);
+            } else {
+              await store.traffic.set({
+                serviceId: deployment.serviceId,
+                environmentId: deployment.environmentId,
+                revisionId: revision.id,
+                deploymentId: deployment.id,
+                weight,
+                preview: strategy.type === 'blue_green' && strategy.preview,
+              });
+              await this.deps.routes.push();
+              await log.progress(`traffic: ${weight}% to ${revision.id}, ${100 - weight}% to ${stableId} (${action.reason})`);
+            }
+            applied = action.weights.filter((entry) => entry.weight > 0);
+            break;
           }
-          break;
-        case 'shift_traffic':
-          state.release = await this.switchTraffic(deployment, revision, stableId);
-          state.trafficOnTarget = true;
-          await log.progress(`traffic switched to ${revision.id} (release ${state.release.number})`);
-          break;
-        case 'keep_warm':
-          await this.deps.warm.keep({
-            revisionId: action.revisionId,
-            serviceId: deployment.serviceId,
-            environmentId: deployment.environmentId,
-            forMs: plan.environment.warmForMs,
-            drainMs: plan.environment.drainMs,
-          });
-          if (state.stable) state.stable = { ...state.stable, retired: true };
-          break;
-        case 'complete':
-          if (!state.release) throw new MaestroError('internal', 'the rollout completed without a release');
-          return state.release;
-        case 'fail':
-          throw new MaestroError('deploy_failed', action.reason);
+          case 'start_analysis':
+            analysis?.stop();
+            analysis = new RolloutAnalysis(
+              {
+                checks: action.checks,
+                intervalMs: action.intervalMs,
+                minRequests: action.minRequests,
+                targetRevision: revision.id,
+                ...(action.compareWith ? { compareWith: action.compareWith } : {}),
+              },
+              this.deps.routes.client,
+              options.prometheusUrl,
+              this.deps.logger,
+              () => undefined,
+            );
+            await analysis.start();
+            this.analyses.set(deployment.id, analysis);
+            await log.progress(`analysis started: ${action.checks.length} check${action.checks.length === 1 ? '' : 's'} every ${action.intervalMs}ms`);
+            break;
+          case 'stop_analysis':
+            analysis?.stop();
+            analysis = undefined;
+            break;
+          case 'wait': {
+            const until = action.untilMs ?? Date.now() + LOOP_WAIT_MS;
+            await sleep(Math.max(10, Math.min(LOOP_WAIT_MS, until - Date.now())));
+            break;
+          }
+          case 'pause':
+            await log.progress(`paused: ${action.reason}`);
+            break;
+          case 'keep_warm':
+            await this.deps.warm.keep({
+              revisionId: action.revisionId,
+              serviceId: deployment.serviceId,
+              environmentId: deployment.environmentId,
+              forMs: action.forMs ?? plan.environment.warmForMs,
+              drainMs: plan.environment.drainMs,
+            });
+            break;
+          case 'complete': {
+            const release = local.release ?? (await store.releases.list(deployment.serviceId, deployment.environmentId, 1))[0];
+            if (!release) throw new MaestroError('internal', 'the rollout completed without a release');
+            await log.progress(action.summary);
+            return { kind: 'complete', release };
+          }
+          case 'rollback':
+            return { kind: 'rollback', reason: action.reason, ...(action.figures ? { figures: action.figures } : {}) };
+          case 'fail':
+            throw new MaestroError('deploy_failed', action.reason);
+        }
+      }
+      throw new MaestroError('internal', 'the rollout did not converge');
+    } finally {
+      analysis?.stop();
+      this.analyses.delete(deployment.id);
+    }
+  }
+
+  /**
+   * Undo a rollout that moved traffic: the stable revision takes everything at once, the new one stops,
+   * the deployment ends rolled back with the reason and the figures that decided it.
+   */
+  private async rollBack(deployment: Deployment, revision: Revision, end: Extract<RolloutEnd, { kind: 'rollback' }>, log: DeploymentLog): Promise<Deployment> {
+    const { store, runner } = this.deps;
+    await store.traffic.clear(deployment.serviceId, deployment.environmentId);
+    const live = await store.live.get(deployment.serviceId, deployment.environmentId);
+    if (live && live.revisionId === revision.id && live.previousRevisionId) {
+      // The new revision had gone live (a breach in the watch window): the previous one is warm.
+      const previous = await store.revisions.get(live.previousRevisionId);
+      if (previous) {
+        const config = previous.config as ServiceConfig;
+        const missing = config.replicas - runner.replicas(previous.id).length;
+        if (missing > 0) await runner.start(previous, config, missing);
+        await runner.awaitHealthy(previous.id, this.deps.options.startTimeoutMs);
+        this.deps.warm.take(previous.id);
+        const release = await store.releases.create({ serviceId: deployment.serviceId, environmentId: deployment.environmentId, revisionId: previous.id, kind: 'rollback', reason: end.reason });
+        await store.live.set(deployment.serviceId, deployment.environmentId, { releaseId: release.id, revisionId: previous.id, previousRevisionId: revision.id });
       }
     }
-    throw new MaestroError('internal', 'the rollout did not converge');
+    await this.deps.routes.push();
+    await runner.stop(revision.id, 0).catch(() => undefined);
+    await store.revisions.setState(revision.id, 'failed', end.reason).catch(() => undefined);
+    if (end.figures) await log.progress(`figures: ${JSON.stringify(end.figures)}`);
+    const done = await store.deployments.transition(deployment.id, 'rolled_back', { error: end.reason });
+    await log.status('rolled_back', { error: end.reason, ...(end.figures ? { figures: end.figures } : {}) });
+    await log.flush();
+    return done;
   }
 
   /** Make the revision live: the store first (the truth), then the router; undo the store if the router refuses. */
@@ -235,10 +392,14 @@ export class Deployer {
       ...(previousRevisionId ? { previousRevisionId } : {}),
     });
     await store.revisions.setState(revision.id, 'healthy');
+    // The new revision has everything now: its partial share is over.
+    const shift = await store.traffic.get(deployment.serviceId, deployment.environmentId);
+    await store.traffic.clear(deployment.serviceId, deployment.environmentId);
     try {
       await routes.push();
     } catch (error) {
       if (before) await store.live.set(deployment.serviceId, deployment.environmentId, before);
+      if (shift) await store.traffic.set(shift);
       throw new MaestroError('unavailable', `the router did not take the new route table: ${errorMessage(error)}`);
     }
     return release;

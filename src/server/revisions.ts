@@ -59,6 +59,12 @@ export class RevisionRunner {
     await Promise.all(ids.map((id) => this.agent.stop(id, graceMs === undefined ? {} : { graceMs })));
   }
 
+  /** Stop `count` of the revision's replicas, newest first (a rolling update retiring old ones). */
+  async stopSome(revisionId: string, count: number, graceMs?: number): Promise<void> {
+    const newestFirst = this.replicas(revisionId).sort((a, b) => b.id.localeCompare(a.id, undefined, { numeric: true }));
+    for (const replica of newestFirst.slice(0, count)) await this.agent.stop(replica.id, graceMs === undefined ? {} : { graceMs });
+  }
+
   async remove(revisionId: string): Promise<void> {
     await this.stop(revisionId);
     await rm(this.dir(revisionId), { recursive: true, force: true });

@@ -28,6 +28,11 @@ export class RouteSync {
     this.router = client;
   }
 
+  /** The router's admin client (its figures feed rollout analysis). */
+  get client(): RouterClient {
+    return this.router;
+  }
+
   /** Start numbering above whatever the router already has, so it never refuses our tables as stale. */
   async init(): Promise<void> {
     try {
