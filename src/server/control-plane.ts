@@ -4,7 +4,7 @@ import { BuildCache, enforceDiskCeiling } from '../build/cache/index.js';
 import { ArtifactRetention } from './artifact-retention.js';
 import { readFileFromSource } from './source-files.js';
 import { MaestroError, errorMessage, type Logger } from '../common/index.js';
-import { EventBus } from '../events/index.js';
+import { EventBus, startWebhookDispatcher, type WebhookDispatcher, type WebhookDispatcherOptions } from '../events/index.js';
 import { parseManifest, resolveEnvironment, resolveServiceConfig, formatProblem, type ServiceConfig } from '../manifest/index.js';
 import { serviceUrl } from '../rollout/index.js';
 import { Agent, type ReplicaStatus } from '../runtime/index.js';
@@ -40,6 +40,8 @@ export interface ControlPlaneOptions extends DeployerOptions {
   diskCeilingBytes?: number;
   /** Unused artifacts older than this are removed. */
   artifactMaxAgeMs?: number;
+  /** Outgoing webhook delivery settings (timeouts, retry backoff). */
+  webhooks?: Partial<Omit<WebhookDispatcherOptions, 'store' | 'logger' | 'bus'>>;
 }
 
 export interface DeploymentView {
@@ -87,6 +89,7 @@ export class ControlPlane {
   readonly buildCache: BuildCache;
   readonly retention: ArtifactRetention;
   private housekeeping: NodeJS.Timeout | undefined;
+  private webhooks: WebhookDispatcher | undefined;
   private readonly locks = new KeyedLock();
   private onAgentChange = (): void => this.routes.schedule();
 
@@ -151,6 +154,7 @@ export class ControlPlane {
     if (this.options.buildConcurrency > 0) this.buildRunner.start();
     this.housekeeping = setInterval(() => void this.tidy(), HOUSEKEEPING_MS);
     this.housekeeping.unref();
+    this.webhooks = startWebhookDispatcher({ store: this.store, logger: this.logger, bus: this.bus, ...this.options.webhooks });
   }
 
   /** Remove old unused artifacts, then evict caches and artifacts until the data directory is under its ceiling. */
@@ -427,6 +431,7 @@ export class ControlPlane {
   /** Stop working; builds running here are left for the queue to hand out again. */
   async close(): Promise<void> {
     if (this.housekeeping) clearInterval(this.housekeeping);
+    await this.webhooks?.stop();
     this.reconciler.stop();
     await this.buildRunner.stop({ abort: true });
     await this.reconciler.idle();

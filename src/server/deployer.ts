@@ -130,6 +130,7 @@ export class Deployer {
         });
         deployment = await store.deployments.transition(deployment.id, 'deploying', { revisionId: revision.id });
         await log.status('deploying', { revision: revision.id });
+        await log.lifecycle('deployment.started', { revision: revision.id, data: { strategy: plan.environment.strategy.type } });
       } else {
         await log.progress(`resuming the rollout of ${revision.id}`);
       }
@@ -138,6 +139,8 @@ export class Deployer {
       const release = end.release;
       const done = await store.deployments.transition(deployment.id, 'succeeded', { releaseId: release.id });
       await log.status('succeeded', { release: release.number, revision: revision.id });
+      if (plan.environment.strategy.type === 'canary') await log.lifecycle('deployment.canary_promoted', { release: release.id, revision: revision.id });
+      await log.lifecycle('deployment.succeeded', { release: release.id, revision: revision.id, data: { release: release.number } });
       await log.flush();
       return done;
     } catch (error) {
@@ -159,6 +162,7 @@ export class Deployer {
     }
     const failed = await store.deployments.transition(deployment.id, status, { error: reason });
     await log.status(status, { error: reason });
+    await log.lifecycle('deployment.failed', { reason, ...(revisionId ? { revision: revisionId } : {}), data: { status } });
     await log.flush();
     return failed;
   }
@@ -254,6 +258,7 @@ export class Deployer {
             try {
               await runner.awaitHealthy(action.revisionId, options.startTimeoutMs);
               await log.progress(`${action.revisionId} is healthy`);
+              await log.lifecycle('deployment.health_check', { revision: action.revisionId, data: { healthy: true } });
               if (action.revisionId === revision.id && strategy.type === 'blue_green' && strategy.preview && stableId && !alreadyLive) {
                 await store.traffic.set({ serviceId: deployment.serviceId, environmentId: deployment.environmentId, revisionId: revision.id, deploymentId: deployment.id, weight: 0, preview: true });
                 await this.deps.routes.push();
@@ -261,6 +266,7 @@ export class Deployer {
               }
             } catch (error) {
               if (action.revisionId === revision.id) local.failure = errorMessage(error);
+              await log.lifecycle('deployment.health_check', { revision: action.revisionId, reason: errorMessage(error), data: { healthy: false } });
               const details = (error as MaestroError).details as { logTail?: string[] } | undefined;
               if (details?.logTail) for (const line of details.logTail) await log.line(line, 'stderr');
             }
@@ -281,6 +287,7 @@ export class Deployer {
               });
               await this.deps.routes.push();
               await log.progress(`traffic: ${weight}% to ${revision.id}, ${100 - weight}% to ${stableId} (${action.reason})`);
+              await log.lifecycle('deployment.step_progress', { revision: revision.id, reason: action.reason, data: { weights: action.weights } });
             }
             applied = action.weights.filter((entry) => entry.weight > 0);
             break;
@@ -371,6 +378,7 @@ export class Deployer {
     if (end.figures) await log.progress(`figures: ${JSON.stringify(end.figures)}`);
     const done = await store.deployments.transition(deployment.id, 'rolled_back', { error: end.reason });
     await log.status('rolled_back', { error: end.reason, ...(end.figures ? { figures: end.figures } : {}) });
+    await log.lifecycle('deployment.rolled_back', { revision: revision.id, reason: end.reason, ...(end.figures ? { data: { figures: end.figures } } : {}) });
     await log.flush();
     return done;
   }

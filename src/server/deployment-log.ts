@@ -1,6 +1,6 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DeploymentEvent, DeploymentEventType, EventBus } from '../events/index.js';
+import { emitLifecycle, type DeploymentEvent, type DeploymentEventType, type EventBus, type LifecycleInput } from '../events/index.js';
 import type { Store } from '../store/index.js';
 
 /**
@@ -37,6 +37,16 @@ export class DeploymentLog {
 
   line(text: string, stream: 'stdout' | 'stderr' = 'stdout', step?: string): Promise<void> {
     return this.record('log', { line: text, stream, ...(step ? { step } : {}) });
+  }
+
+  /**
+   * A lifecycle event (deployment.started, .succeeded, .rolled_back...): kept in the outbox and sent to
+   * webhooks. A failure to record it never stops the deployment it describes.
+   */
+  async lifecycle(type: LifecycleInput['type'], fields: Omit<LifecycleInput, 'type' | 'deploymentId' | 'projectId'> = {}): Promise<void> {
+    await emitLifecycle(this.store, this.bus, { type, deploymentId: this.deploymentId, projectId: this.projectId, actor: 'maestro', ...fields }).catch(
+      () => undefined,
+    );
   }
 
   /** Events are written in order; callers may fire and forget, `flush` waits for all of them. */

@@ -7,7 +7,7 @@ import { MaestroError, createLogger, errorMessage, type Logger } from '../common
 import { generateToken, hashToken } from '../identity/index.js';
 import { Agent } from '../runtime/index.js';
 import { openStore, type Store } from '../store/index.js';
-import { ControlPlane } from './control-plane.js';
+import { ControlPlane, type ControlPlaneOptions } from './control-plane.js';
 import { dataPaths, type DataPaths } from './paths.js';
 import { isAlive } from './process-util.js';
 import { recover } from './recovery.js';
@@ -35,6 +35,10 @@ export interface UpOptions {
   cacheMaxBytes: number;
   /** What the data directory may use before caches and unused artifacts are evicted. */
   diskCeilingBytes?: number;
+  /** A Prometheus-compatible query API for `prometheus:` analysis checks. */
+  prometheusUrl?: string;
+  /** Outgoing webhook delivery settings (timeouts, retry backoff). */
+  webhooks?: ControlPlaneOptions['webhooks'];
   logger?: Logger;
   /** Told things a person starting Maestro must see once (the admin token). */
   announce?: (line: string) => void;
@@ -123,6 +127,8 @@ export async function startMaestro(options: UpOptions): Promise<RunningMaestro> 
       sandbox: options.sandbox,
       cacheMaxBytes: options.cacheMaxBytes,
       ...(options.diskCeilingBytes !== undefined ? { diskCeilingBytes: options.diskCeilingBytes } : {}),
+      ...(options.prometheusUrl ? { prometheusUrl: options.prometheusUrl } : {}),
+      ...(options.webhooks ? { webhooks: options.webhooks } : {}),
     });
     plane = started;
     await started.prepare();

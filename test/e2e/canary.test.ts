@@ -1,3 +1,4 @@
+import { LIFECYCLE_EVENT_TYPES } from '../../src/events/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, exampleCopy, routerGet, startTestMaestro, steadyLoad, stopTestMaestro, versionOf, type TestMaestro } from './harness.js';
 
@@ -59,6 +60,9 @@ describe('progressive delivery: canary with analysis', () => {
     expect(versionOf((await routerGet(maestro.routerPort, HOST)).body)).toBe('v2');
     const status = JSON.parse((await cli(['status', '--json'], maestro.env)).stdout) as { services: Array<{ release: number }> };
     expect(status.services[0]!.release).toBe(2);
+    // The lifecycle is on record for webhooks and audits.
+    const events = await maestro.store.lifecycle.list({ types: LIFECYCLE_EVENT_TYPES, deploymentId: JSON.parse(result.stdout).id as string });
+    expect(events.map((event) => event.type)).toEqual(expect.arrayContaining(['deployment.started', 'deployment.step_progress', 'deployment.rolled_back']));
   }, 90_000);
 
   it('waits at a manual pause for maestro promote', async () => {

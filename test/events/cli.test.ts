@@ -1,23 +1,19 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/common/index.js';
-import { emitLifecycle, startWebhookDispatcher, verifyWebhookSignature, type WebhookDispatcher } from '../../src/events/index.js';
+import { emitLifecycle, verifyWebhookSignature } from '../../src/events/index.js';
 import { CLI, ROOT, cli, startTestMaestro, stopTestMaestro, type TestMaestro } from '../e2e/harness.js';
 import { startReceiver, type Receiver } from './receiver.js';
 
 describe('maestro webhooks and maestro events', () => {
   let maestro: TestMaestro;
-  let dispatcher: WebhookDispatcher;
   let hook: Receiver;
 
   beforeAll(async () => {
-    maestro = await startTestMaestro();
-    dispatcher = startWebhookDispatcher({ store: maestro.store, logger: silentLogger(), bus: maestro.plane.bus, pollIntervalMs: 100 });
+    maestro = await startTestMaestro({ webhooks: { pollIntervalMs: 100 } });
     hook = await startReceiver();
   }, 30_000);
 
   afterAll(async () => {
-    await dispatcher?.stop();
     await hook?.close();
     await stopTestMaestro(maestro);
   }, 30_000);

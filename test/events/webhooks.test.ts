@@ -1,13 +1,11 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../src/common/index.js';
-import { emitLifecycle, startWebhookDispatcher, verifyWebhookSignature, type LifecycleEvent, type WebhookDispatcher } from '../../src/events/index.js';
+import { emitLifecycle, verifyWebhookSignature, type LifecycleEvent } from '../../src/events/index.js';
 import { startTestMaestro, stopTestMaestro, type TestMaestro } from '../e2e/harness.js';
 import { eventually, startReceiver, type Receiver } from './receiver.js';
 
 describe('lifecycle events and webhooks against a real server', () => {
   let maestro: TestMaestro;
-  let dispatcher: WebhookDispatcher;
   const receivers: Receiver[] = [];
 
   async function api<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<{ status: number; body: T }> {
@@ -44,19 +42,12 @@ describe('lifecycle events and webhooks against a real server', () => {
     (await api<{ deliveries: DeliveryView[] }>('GET', `/v1/webhooks/${webhook}/deliveries${status ? `?status=${status}` : ''}`)).body.deliveries;
 
   beforeAll(async () => {
-    maestro = await startTestMaestro();
-    dispatcher = startWebhookDispatcher({
-      store: maestro.store,
-      logger: silentLogger(),
-      bus: maestro.plane.bus,
-      pollIntervalMs: 100,
+    maestro = await startTestMaestro({ webhooks: { pollIntervalMs: 100,
       timeoutMs: 1000,
-      retry: { baseDelayMs: 150, maxAttempts: 3 },
-    });
+      retry: { baseDelayMs: 150, maxAttempts: 3 } } });
   }, 30_000);
 
   afterAll(async () => {
-    await dispatcher?.stop();
     await Promise.all(receivers.map((r) => r.close()));
     await stopTestMaestro(maestro);
   }, 30_000);

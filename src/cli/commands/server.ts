@@ -29,6 +29,7 @@ interface UpFlags {
   requireSandbox?: boolean;
   cacheSize: string;
   diskCeiling?: string;
+  prometheusUrl?: string;
 }
 
 function size(value: string, flag: string): number {
@@ -71,6 +72,7 @@ export function upOptions(flags: UpFlags): UpOptions {
     sandbox: { mode: flags.requireSandbox ? 'require' : 'auto' },
     cacheMaxBytes: size(flags.cacheSize, '--cache-size'),
     ...(flags.diskCeiling ? { diskCeilingBytes: size(flags.diskCeiling, '--disk-ceiling') } : {}),
+    ...(flags.prometheusUrl ? { prometheusUrl: flags.prometheusUrl } : {}),
   };
 }
 
@@ -88,7 +90,8 @@ export function addServerOptions(command: Command): Command {
     .option('--builds-per-project <n>', 'builds of one project running at once, across all runners', String(DEFAULT_OPTIONS.buildsPerProject))
     .option('--require-sandbox', 'refuse to run builds when bubblewrap is not available (otherwise they run unsandboxed with a warning)')
     .option('--cache-size <size>', 'the build cache\'s size cap (least recently used entries are evicted)', '10Gi')
-    .option('--disk-ceiling <size>', 'what the data directory may use; caches, then unused artifacts are evicted to stay under it');
+    .option('--disk-ceiling <size>', 'what the data directory may use; caches, then unused artifacts are evicted to stay under it')
+    .option('--prometheus-url <url>', 'a Prometheus-compatible query API for `prometheus:` checks in rollout analysis (env MAESTRO_PROMETHEUS_URL)', process.env.MAESTRO_PROMETHEUS_URL);
 }
 
 export function announce(running: RunningMaestro): void {
