@@ -8,7 +8,7 @@ import { logsCommand, releasesCommand, statusCommand } from './commands/inspect.
 import { initCommand, validateCommand } from './commands/local.js';
 import { loginCommand } from './commands/login.js';
 import { rollbackCommand } from './commands/rollback.js';
-import { rolloutCommands } from './commands/rollout.js';
+import { rolloutCommands, rolloutStatusCommand } from './commands/rollout.js';
 import { serveStaticCommand } from './commands/serve-static.js';
 import { downCommand, runRouter, upCommand } from './commands/server.js';
 import { webhooksCommands } from './commands/webhooks.js';
@@ -28,6 +28,7 @@ export function buildProgram(): Command {
     deployCommand,
     rollbackCommand,
     rolloutCommands,
+    rolloutStatusCommand,
     statusCommand,
     releasesCommand,
     logsCommand,

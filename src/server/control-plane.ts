@@ -6,7 +6,7 @@ import { readFileFromSource } from './source-files.js';
 import { MaestroError, errorMessage, type Logger } from '../common/index.js';
 import { EventBus, startWebhookDispatcher, type WebhookDispatcher, type WebhookDispatcherOptions } from '../events/index.js';
 import { parseManifest, resolveEnvironment, resolveServiceConfig, formatProblem, type ServiceConfig } from '../manifest/index.js';
-import { serviceUrl } from '../rollout/index.js';
+import { describeRolloutState, serviceUrl, type RolloutState } from '../rollout/index.js';
 import { Agent, type ReplicaStatus } from '../runtime/index.js';
 import type { RouterClient } from '../router/index.js';
 import type { Deployment, Store } from '../store/index.js';
@@ -395,6 +395,37 @@ export class ControlPlane {
       if (!current || !['pending', 'building', 'deploying'].includes(current.status)) return;
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
+  }
+
+  /** What a rollout is doing: its step and weights, and the analysis verdicts that decide it. */
+  async rolloutStatus(project: string, service: string, environment: string) {
+    const t = await this.target(project, service, environment);
+    const [deployment] = await this.store.deployments.list({ serviceId: t.service.id, environmentId: t.environment.id, limit: 1 });
+    const live = await this.store.live.get(t.service.id, t.environment.id);
+    const shift = await this.store.traffic.get(t.service.id, t.environment.id);
+    const weights = live
+      ? shift && shift.revisionId !== live.revisionId && shift.weight > 0
+        ? [
+            { revision: live.revisionId, weight: 100 - shift.weight },
+            { revision: shift.revisionId, weight: shift.weight },
+          ]
+        : [{ revision: live.revisionId, weight: 100 }]
+      : [];
+    if (!deployment) return { deployment: null, strategy: null, state: null, weights, analysis: [] };
+    const plan = deployment.config as DeploymentPlan;
+    const state = deployment.rolloutState as RolloutState | undefined;
+    const analysis = this.deployer.analyses.get(deployment.id);
+    return {
+      deployment: await this.view(deployment),
+      strategy: plan.environment.strategy.type,
+      state: state ? describeRolloutState(plan.environment.strategy, state) : null,
+      weights,
+      analysis: (analysis?.history ?? []).slice(-10).map((verdict) => ({
+        outcome: verdict.outcome,
+        reason: verdict.reason,
+        at: verdict.at ? new Date(verdict.at).toISOString() : null,
+      })),
+    };
   }
 
   /** Cancel a queued or running build: a queued job ends now, a running one is stopped by its runner. */

@@ -70,6 +70,12 @@ describe('progressive delivery: canary with analysis', () => {
     const load = steadyLoad(maestro.routerPort, HOST, 2);
     const pending = cli(['deploy', await version('v4', MANUAL), '--json'], maestro.env);
     await waitForSplit(maestro);
+    const status = JSON.parse((await cli(['rollout', 'status', '--service', 'web', '--project', 'hello', '--json'], maestro.env)).stdout) as {
+      strategy: string;
+      weights: Array<{ weight: number }>;
+    };
+    expect(status.strategy).toBe('canary');
+    expect(status.weights.map((w) => w.weight)).toEqual([80, 20]);
     const promote = await cli(['promote', '--service', 'web', '--project', 'hello', '--json'], maestro.env);
     expect(promote.code, promote.stderr).toBe(0);
     const result = await pending;

@@ -91,6 +91,29 @@ export function serviceRoutes(context: ApiContext): FastifyPluginAsyncZod {
     );
 
     app.get(
+      `${PREFIX}/rollout`,
+      {
+        schema: {
+          summary: 'The latest rollout: its step, the traffic split and the analysis verdicts that decide it',
+          tags: ['rollouts'],
+          params: TargetParams,
+          response: {
+            200: z.object({
+              deployment: DeploymentView.nullable(),
+              strategy: z.string().nullable(),
+              state: z
+                .object({ phase: z.string(), step: z.number().optional(), steps: z.number().optional(), targetWeight: z.number(), detail: z.string() })
+                .nullable(),
+              weights: z.array(z.object({ revision: z.string(), weight: z.number() })),
+              analysis: z.array(z.object({ outcome: z.string(), reason: z.string(), at: z.string().nullable() })),
+            }),
+          },
+        },
+      },
+      async (request) => plane.rolloutStatus(request.params.project, request.params.service, request.params.environment),
+    );
+
+    app.get(
       `${PREFIX}/logs`,
       {
         schema: {

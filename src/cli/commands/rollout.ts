@@ -45,3 +45,41 @@ export function rolloutCommands(program: Command): void {
       process.exitCode = ['rolled_back', 'cancelled', 'failed'].includes(view.status) ? 0 : 1;
     });
 }
+
+interface RolloutStatusView {
+  deployment: DeploymentView | null;
+  strategy: string | null;
+  state: { phase: string; step?: number; steps?: number; targetWeight: number; detail: string } | null;
+  weights: Array<{ revision: string; weight: number }>;
+  analysis: Array<{ outcome: string; reason: string; at: string | null }>;
+}
+
+const FINAL = new Set(['succeeded', 'failed', 'rolled_back', 'cancelled']);
+
+function describe(view: RolloutStatusView): string[] {
+  if (!view.deployment) return ['no deployment yet'];
+  const lines = [
+    `deployment ${view.deployment.id}: ${view.deployment.status}${view.deployment.error ? ` (${view.deployment.error})` : ''}`,
+    `strategy   ${view.strategy}${view.state ? `: ${view.state.phase}${view.state.steps ? `, step ${(view.state.step ?? 0) + 1} of ${view.state.steps}` : ''} — ${view.state.detail}` : ''}`,
+    `traffic    ${view.weights.map((w) => `${w.revision} ${w.weight}%`).join(', ') || 'none'}`,
+  ];
+  const latest = view.analysis.at(-1);
+  if (latest) lines.push(`analysis   ${latest.outcome}: ${latest.reason}`);
+  return lines;
+}
+
+export function rolloutStatusCommand(program: Command): void {
+  targetOptions(program.command('rollout').description('Rollouts').command('status').description("The latest rollout's step, traffic split and analysis"))
+    .option('-w, --watch', 'print again every second until the rollout ends')
+    .addHelpText('after', '\nExample:\n  maestro rollout status --service web -w\n')
+    .action(async (flags: TargetFlags & { watch?: boolean }) => {
+      const out = createOutput(flags);
+      const client = new ApiClient(resolveCredentials());
+      for (;;) {
+        const view = await client.call<RolloutStatusView>('GET', `${target(flags)}/rollout`);
+        out.result(view, () => describe(view));
+        if (!flags.watch || !view.deployment || FINAL.has(view.deployment.status)) return;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    });
+}
