@@ -373,7 +373,8 @@ export class Deployer {
       }
     }
     await this.deps.routes.push();
-    await runner.stop(revision.id, 0).catch(() => undefined);
+    // Requests the new revision is still answering finish: it gets the drain time before it is killed.
+    await runner.stop(revision.id, (deployment.config as DeploymentPlan).environment.drainMs).catch(() => undefined);
     await store.revisions.setState(revision.id, 'failed', end.reason).catch(() => undefined);
     if (end.figures) await log.progress(`figures: ${JSON.stringify(end.figures)}`);
     const done = await store.deployments.transition(deployment.id, 'rolled_back', { error: end.reason });
