@@ -12,7 +12,7 @@ import {
   type StrategyObservation as RolloutObservation,
 } from '../rollout/index.js';
 import type { Weights } from '../rollout/strategies/index.js';
-import { RolloutAnalysis } from './rollout-analysis.js';
+import { RolloutAnalysis } from '../rollout/index.js';
 import type { Deployment, Release, Revision, RolloutRequests, Store } from '../store/index.js';
 import { appEnvironment } from './replica-spec.js';
 import type { RevisionRunner } from './revisions.js';

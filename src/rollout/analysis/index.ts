@@ -19,12 +19,4 @@ export {
 export type { AnalysisCheck, CheckResult, Outcome, PromProblem, PromResult, RevisionSample, Verdict } from './types.js';
 export { RouterMetricsSource, countsFromCumulative, type RouterSourceOptions } from './router-source.js';
 export { queryPrometheus, interpretPrometheusAnswer, type PrometheusQueryOptions } from './prometheus-source.js';
-export {
-  AnalysisRun,
-  type AnalysisCounters,
-  type AnalysisRunEvents,
-  type AnalysisRunOptions,
-  type AnalysisState,
-  type AnalysisStatus,
-  type VerdictRecord,
-} from './analysis-run.js';
+export { RolloutAnalysis, type AnalysisSpec } from './rollout-analysis.js';

@@ -1,8 +1,11 @@
-import type { Logger } from '../common/index.js';
-import { errorMessage } from '../common/index.js';
-import type { AnalysisCheck } from '../manifest/index.js';
-import { RouterMetricsSource, evaluateChecks, queryPrometheus, type PromResult, type Verdict } from '../rollout/index.js';
-import type { RouterClient } from '../router/index.js';
+import { errorMessage, type Logger } from '../../common/index.js';
+import type { AnalysisCheck } from '../../manifest/index.js';
+import type { Verdict } from '../strategies/index.js';
+import { evaluateChecks } from './evaluate.js';
+import { queryPrometheus } from './prometheus-source.js';
+import { RouterMetricsSource } from './router-source.js';
+import type { PromResult } from './types.js';
+import type { RouterClient } from '../../router/index.js';
 
 export interface AnalysisSpec {
   checks: AnalysisCheck[];
