@@ -13,7 +13,7 @@ import {
 } from '../rollout/index.js';
 import type { Weights } from '../rollout/strategies/index.js';
 import { RolloutAnalysis } from '../rollout/index.js';
-import type { Deployment, Release, Revision, RolloutRequests, Store } from '../store/index.js';
+import { BUILD_STEP_NAMES, type Deployment, type Release, type Revision, type RolloutRequests, type Store } from '../store/index.js';
 import { appEnvironment } from './replica-spec.js';
 import type { RevisionRunner } from './revisions.js';
 import type { RouteSync } from './route-sync.js';
@@ -93,7 +93,7 @@ export class Deployer {
     const build = await store.builds.create({ deploymentId: deployment.id, sourceDigest: deployment.sourceDigest });
     if (previous && (await artifacts.has(previous))) {
       await store.buildSteps.plan(build.id, plannedSteps(plan.service.build));
-      for (const name of ['install', 'build', 'test', 'package'] as const) {
+      for (const name of BUILD_STEP_NAMES) {
         await store.buildSteps.finish(build.id, name, { status: 'skipped', cache: 'hit' });
       }
       await store.builds.finish(build.id, { status: 'succeeded', artifactDigest: previous });
