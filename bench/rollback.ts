@@ -21,18 +21,25 @@
 // Targets: 0 failed requests; rollback p95 <= 1 s (to a warm revision); deploy p50 <= 3 s.
 // Exit status 1 if any target is missed. Options: --cycles 20 --rate 200 --connections 4, and
 // --timeline FILE to write every request and every deploy/rollback moment as JSON for a closer look.
-import { fork, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { performance } from 'node:perf_hooks';
-import { Pool, request } from 'undici';
-import { packSource } from '../src/build/index.js';
-import { silentLogger } from '../src/common/index.js';
-import { DEFAULT_OPTIONS, startMaestro, type DeploymentView, type RunningMaestro } from '../src/server/index.js';
-import type { LoadReport, LoadStart } from './load-worker.js';
+import {
+  Api,
+  ms,
+  now,
+  percentile,
+  positive,
+  RouterProbe,
+  runBench,
+  sleep,
+  startBenchMaestro,
+  startLoad,
+  table,
+  type DeploymentView,
+  type LoadReport,
+} from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -51,7 +58,6 @@ const SERVICE = 'web';
 const ENVIRONMENT = 'production';
 const HOST = `${SERVICE}.${ENVIRONMENT}.${PROJECT}.localhost`;
 const EXAMPLE = fileURLToPath(new URL('../examples/node-hello', import.meta.url));
-const WORKER = fileURLToPath(new URL('./load-worker.ts', import.meta.url));
 
 const TARGET_ROLLBACK_P95_MS = 1_000;
 const TARGET_DEPLOY_P50_MS = 3_000;
@@ -63,95 +69,25 @@ const DEPLOY_TIMEOUT_MS = 60_000;
 /** The whole run is meant to take ~2-3 minutes; past this something is stuck. */
 const WATCHDOG_MS = 6 * 60_000;
 
-function positive(name: string, value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) throw new Error(`--${name} takes a positive whole number, got "${value}"`);
-  return number;
+/** Which version of node-hello answers through the router now (its page says `version=v1`), if any. */
+const versionIn = (body: string): string | undefined => /version=(\S+)/.exec(body)?.[1];
+
+async function servedVersion(probe: RouterProbe): Promise<string | undefined> {
+  const answer = await probe.get();
+  return answer?.status === 200 ? versionIn(answer.body) : undefined;
 }
 
-/** The same clock as the load process: epoch milliseconds with sub-millisecond resolution. */
-const now = (): number => performance.timeOrigin + performance.now();
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function percentile(values: number[], q: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
-
-const ms = (value: number): string => (Number.isFinite(value) ? `${Math.round(value)} ms` : Number.isNaN(value) ? 'n/a' : 'never');
-
-class Api {
-  constructor(
-    readonly url: string,
-    private readonly token: string,
-  ) {}
-
-  async call<T>(method: 'GET' | 'POST' | 'HEAD', path: string, body?: unknown, raw?: Buffer): Promise<{ status: number; body: T }> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (raw !== undefined) headers['content-type'] = 'application/gzip';
-    const response = await request(`${this.url}${path}`, {
-      method,
-      headers,
-      ...(body !== undefined ? { body: JSON.stringify(body) } : raw !== undefined ? { body: raw } : {}),
-    });
-    const text = await response.body.text();
-    if (response.statusCode >= 400 && method !== 'HEAD') throw new Error(`${method} ${path} answered ${response.statusCode}: ${text.slice(0, 500)}`);
-    return { status: response.statusCode, body: (text ? JSON.parse(text) : undefined) as T };
-  }
-}
-
-/** Through the router, the way a user sees the service: which version answers now. */
-class Probe {
-  private readonly pool: Pool;
-  constructor(routerPort: number) {
-    this.pool = new Pool(`http://127.0.0.1:${routerPort}`, { connections: 1, headersTimeout: 5_000, bodyTimeout: 5_000 });
-  }
-
-  async version(): Promise<string | undefined> {
-    try {
-      const response = await this.pool.request({ method: 'GET', path: '/', headers: { host: HOST } });
-      const body = await response.body.text();
-      return response.statusCode === 200 ? /version=(\S+)/.exec(body)?.[1] : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** Resolves with the time of the first answer from `version`; gives up when `stop()` says so or on timeout. */
-  async until(version: string, stop: () => boolean, timeoutMs = DEPLOY_TIMEOUT_MS): Promise<number> {
-    const deadline = now() + timeoutMs;
-    while (now() < deadline && !stop()) {
-      if ((await this.version()) === version) return now();
-      await sleep(PROBE_EVERY_MS);
-    }
+/** Resolves with the time of the first answer from `version`; gives up when `stop()` says so or on timeout. */
+function untilVersion(probe: RouterProbe, version: string, stop: () => boolean, timeoutMs = DEPLOY_TIMEOUT_MS): Promise<number> {
+  return probe.until((answer) => versionIn(answer.body) === version, timeoutMs, stop, PROBE_EVERY_MS).catch(() => {
     throw new Error(`the router did not serve ${version} within ${timeoutMs} ms`);
-  }
-
-  close(): Promise<void> {
-    return this.pool.close();
-  }
+  });
 }
 
 /** The steps of `maestro deploy`, against the API directly: pack, upload unless the server has it, create, follow. */
 async function deploy(api: Api, dir: string): Promise<DeploymentView> {
-  const packed = await packSource(dir);
-  const has = await api.call('HEAD', `/v1/sources/${packed.digest}`);
-  if (has.status !== 200) await api.call('POST', '/v1/sources', undefined, packed.archive);
-  const created = await api.call<{ deployments: DeploymentView[] }>('POST', `/v1/projects/${PROJECT}/deployments`, {
-    source: packed.digest,
-    environment: ENVIRONMENT,
-  });
-  const id = created.body.deployments[0]!.id;
-  const deadline = now() + DEPLOY_TIMEOUT_MS;
-  while (now() < deadline) {
-    const { body } = await api.call<DeploymentView>('GET', `/v1/deployments/${id}`);
-    if (body.status === 'succeeded') return body;
-    if (body.status === 'failed' || body.status === 'cancelled') throw new Error(`deployment ${id} ${body.status}: ${body.error}`);
-    await sleep(25);
-  }
-  throw new Error(`deployment ${id} did not finish within ${DEPLOY_TIMEOUT_MS} ms`);
+  const [deployment] = await api.deploy(PROJECT, dir, ENVIRONMENT);
+  return api.waitDeployment(deployment!.id, DEPLOY_TIMEOUT_MS);
 }
 
 interface DeployFigures {
@@ -163,15 +99,15 @@ interface DeployFigures {
 }
 
 /** Deploy and, at the same time, watch the router for the new version. */
-async function timedDeploy(api: Api, probe: Probe, dir: string, version: string): Promise<DeployFigures> {
+async function timedDeploy(api: Api, probe: RouterProbe, dir: string, version: string): Promise<DeployFigures> {
   const started = now();
   let finished = false;
   const deploying = deploy(api, dir).finally(() => (finished = true));
   // The deployment may fail before the router ever shows the version: the probe stops then too.
-  const visible = probe.until(version, () => finished).catch(async (error: unknown) => {
+  const visible = untilVersion(probe, version, () => finished).catch(async (error: unknown) => {
     await deploying;
     // It finished successfully before the probe saw it (the probe was between two polls): one last look.
-    if ((await probe.version()) === version) return now();
+    if ((await servedVersion(probe)) === version) return now();
     throw error;
   });
   const [visibleAt, deployment] = await Promise.all([visible, deploying]);
@@ -199,27 +135,6 @@ interface Cycle {
 interface Mark {
   at: number;
   label: string;
-}
-
-function startWorker(routerPort: number): Promise<{ child: ChildProcess; stop: () => Promise<LoadReport> }> {
-  const child = fork(WORKER, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const start: LoadStart = { type: 'start', port: routerPort, host: HOST, rate: RATE, connections: CONNECTIONS };
-  return new Promise((resolve, reject) => {
-    const onExit = (code: number | null): void => reject(new Error(`the load process exited with ${code} before it started`));
-    child.once('exit', onExit);
-    child.once('message', (message: { type: string }) => {
-      if (message.type !== 'started') return reject(new Error(`unexpected message from the load process: ${JSON.stringify(message)}`));
-      child.off('exit', onExit);
-      const stop = (): Promise<LoadReport> =>
-        new Promise((resolveReport, rejectReport) => {
-          child.once('message', (report: LoadReport) => resolveReport(report));
-          child.once('exit', (code) => rejectReport(new Error(`the load process exited with ${code} without its report`)));
-          child.send({ type: 'stop' });
-        });
-      resolve({ child, stop });
-    });
-    child.send(start);
-  });
 }
 
 /** Each request in the timeline, ordered by when its answer arrived. */
@@ -259,104 +174,71 @@ function rollbackVisibleAt(timeline: Answer[], from: number, until: number): num
   return firstV1After;
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((cells) => cells[column]!.length)));
-  return rows.map((cells) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('   ').trimEnd()).join('\n');
-}
-
-async function main(): Promise<number> {
+runBench('bench:rollback', WATCHDOG_MS, async (onCleanup) => {
   const runStarted = now();
-  const temp = mkdtempSync(join(tmpdir(), 'maestro-bench-rollback-'));
-  let maestro: RunningMaestro | undefined;
-  let worker: { child: ChildProcess; stop: () => Promise<LoadReport> } | undefined;
-  let probe: Probe | undefined;
-  const cleanup = async (): Promise<void> => {
-    if (worker && worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
-    await probe?.close().catch(() => undefined);
-    await maestro?.stop({ stopApps: true }).catch((error: unknown) => console.error(`could not stop Maestro cleanly: ${String(error)}`));
-    rmSync(temp, { recursive: true, force: true });
-  };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => void cleanup().finally(() => process.exit(130)));
-  }
-  const watchdog = setTimeout(() => {
-    console.error(`the benchmark has run for ${WATCHDOG_MS / 60_000} minutes; something is stuck, giving up`);
-    void cleanup().finally(() => process.exit(1));
-  }, WATCHDOG_MS);
-  watchdog.unref();
+  const bench = await startBenchMaestro('rollback');
+  onCleanup(() => bench.stop());
+  const { api, maestro } = bench;
+  const probe = new RouterProbe(maestro.routerPort, HOST);
+  onCleanup(() => probe.close().catch(() => undefined));
 
-  try {
-    // v2 is the example with one line changed: APP_VERSION v1 -> v2.
-    const v2Dir = join(temp, 'v2');
-    cpSync(EXAMPLE, v2Dir, { recursive: true });
-    const manifestFile = join(v2Dir, 'maestro.yml');
-    const manifest = readFileSync(manifestFile, 'utf8');
-    if (!/APP_VERSION: v1\b/.test(manifest)) throw new Error(`${EXAMPLE}/maestro.yml no longer sets APP_VERSION: v1; update the benchmark`);
-    writeFileSync(manifestFile, manifest.replace(/APP_VERSION: v1\b/, 'APP_VERSION: v2'));
+  // v2 is the example with one line changed: APP_VERSION v1 -> v2.
+  const v2Dir = join(bench.dir, 'v2');
+  cpSync(EXAMPLE, v2Dir, { recursive: true });
+  const manifestFile = join(v2Dir, 'maestro.yml');
+  const manifest = readFileSync(manifestFile, 'utf8');
+  if (!/APP_VERSION: v1\b/.test(manifest)) throw new Error(`${EXAMPLE}/maestro.yml no longer sets APP_VERSION: v1; update the benchmark`);
+  writeFileSync(manifestFile, manifest.replace(/APP_VERSION: v1\b/, 'APP_VERSION: v2'));
 
-    maestro = await startMaestro({
-      ...DEFAULT_OPTIONS,
-      dataDir: join(temp, 'data'),
-      apiPort: 0,
-      routerPort: 0,
-      routerAdminPort: 0,
-      logger: silentLogger(),
+  console.log(`Maestro rollback benchmark: ${CYCLES} cycles of deploy v2 -> roll back to v1, under ${RATE} requests/s through the router`);
+  console.log(`(Maestro started in ${ms(now() - runStarted)}; API ${maestro.apiUrl}, router port ${maestro.routerPort})`);
+
+  const first = await timedDeploy(api, probe, EXAMPLE, 'v1');
+  console.log(`v1 deployed and serving in ${ms(first.visibleMs)}`);
+
+  const worker = await startLoad({ port: maestro.routerPort, host: HOST, rate: RATE, connections: CONNECTIONS });
+  onCleanup(() => worker.kill());
+  const marks: Mark[] = [{ at: now(), label: 'load started' }];
+  await sleep(1_000);
+
+  const cycles: Cycle[] = [];
+  for (let i = 1; i <= CYCLES; i += 1) {
+    marks.push({ at: now(), label: `cycle ${i} deploy` });
+    const deployed = await timedDeploy(api, probe, v2Dir, 'v2');
+    await sleep(SETTLE_MS);
+
+    const rollbackStartedAt = now();
+    marks.push({ at: rollbackStartedAt, label: `cycle ${i} rollback` });
+    const { body: rollback } = await api.call<RollbackResult>('POST', `/v1/projects/${PROJECT}/services/${SERVICE}/environments/${ENVIRONMENT}/rollback`, {
+      reason: `bench cycle ${i}`,
     });
-    if (!maestro.createdAdminToken) throw new Error('a fresh data directory should have produced an admin token');
-    const api = new Api(maestro.apiUrl, maestro.createdAdminToken);
-    probe = new Probe(maestro.routerPort);
-    console.log(`Maestro rollback benchmark: ${CYCLES} cycles of deploy v2 -> roll back to v1, under ${RATE} requests/s through the router`);
-    console.log(`(Maestro started in ${ms(now() - runStarted)}; API ${maestro.apiUrl}, router port ${maestro.routerPort})`);
-
-    const first = await timedDeploy(api, probe, EXAMPLE, 'v1');
-    console.log(`v1 deployed and serving in ${ms(first.visibleMs)}`);
-
-    worker = await startWorker(maestro.routerPort);
-    const marks: Mark[] = [{ at: now(), label: 'load started' }];
-    await sleep(1_000);
-
-    const cycles: Cycle[] = [];
-    for (let i = 1; i <= CYCLES; i += 1) {
-      marks.push({ at: now(), label: `cycle ${i} deploy` });
-      const deployed = await timedDeploy(api, probe, v2Dir, 'v2');
-      await sleep(SETTLE_MS);
-
-      const rollbackStartedAt = now();
-      marks.push({ at: rollbackStartedAt, label: `cycle ${i} rollback` });
-      const { body: rollback } = await api.call<RollbackResult>('POST', `/v1/projects/${PROJECT}/services/${SERVICE}/environments/${ENVIRONMENT}/rollback`, {
-        reason: `bench cycle ${i}`,
-      });
-      const rollbackApiMs = now() - rollbackStartedAt;
-      // Sanity check only (the figure comes from the load timeline): v1 answers through the router.
-      await probe.until('v1', () => false, 10_000);
-      cycles.push({ deploy: deployed, rollbackStartedAt, rollbackApiMs, rollback });
-      process.stdout.write(
-        `cycle ${String(i).padStart(2)}: deploy visible ${ms(deployed.visibleMs).padStart(8)} (finished ${ms(deployed.finishedMs)}), ` +
-          `rollback API ${ms(rollbackApiMs)} (server ${rollback.durationMs} ms${rollback.warm ? ', warm' : ', cold'})\n`,
-      );
-      await sleep(AFTER_ROLLBACK_MS);
-    }
-    marks.push({ at: now(), label: 'load stopping' });
-
-    const report = await worker.stop();
-    const timeline = answers(report);
-    cycles.forEach((cycle, index) => {
-      const until = index + 1 < cycles.length ? marks.find((mark) => mark.label === `cycle ${index + 2} deploy`)!.at : Number.POSITIVE_INFINITY;
-      const visibleAt = rollbackVisibleAt(timeline, cycle.rollbackStartedAt, until);
-      if (visibleAt !== undefined) cycle.rollbackVisibleMs = visibleAt - cycle.rollbackStartedAt;
-    });
-    if (values.timeline) writeFileSync(values.timeline, JSON.stringify({ marks, cycles, report }));
-
-    // Which deploys of v2 ran a build, and which reused the first one's artifact.
-    let builds = 0;
-    for (const cycle of cycles) if ((await maestro.store.builds.forDeployment(cycle.deploy.deploymentId)).length > 0) builds += 1;
-
-    return summarise(report, cycles, marks, builds, now() - runStarted);
-  } finally {
-    clearTimeout(watchdog);
-    await cleanup();
+    const rollbackApiMs = now() - rollbackStartedAt;
+    // Sanity check only (the figure comes from the load timeline): v1 answers through the router.
+    await untilVersion(probe, 'v1', () => false, 10_000);
+    cycles.push({ deploy: deployed, rollbackStartedAt, rollbackApiMs, rollback });
+    process.stdout.write(
+      `cycle ${String(i).padStart(2)}: deploy visible ${ms(deployed.visibleMs).padStart(8)} (finished ${ms(deployed.finishedMs)}), ` +
+        `rollback API ${ms(rollbackApiMs)} (server ${rollback.durationMs} ms${rollback.warm ? ', warm' : ', cold'})\n`,
+    );
+    await sleep(AFTER_ROLLBACK_MS);
   }
-}
+  marks.push({ at: now(), label: 'load stopping' });
+
+  const report = await worker.stop();
+  const timeline = answers(report);
+  cycles.forEach((cycle, index) => {
+    const until = index + 1 < cycles.length ? marks.find((mark) => mark.label === `cycle ${index + 2} deploy`)!.at : Number.POSITIVE_INFINITY;
+    const visibleAt = rollbackVisibleAt(timeline, cycle.rollbackStartedAt, until);
+    if (visibleAt !== undefined) cycle.rollbackVisibleMs = visibleAt - cycle.rollbackStartedAt;
+  });
+  if (values.timeline) writeFileSync(values.timeline, JSON.stringify({ marks, cycles, report }));
+
+  // Which deploys of v2 ran a build, and which reused the first one's artifact.
+  let builds = 0;
+  for (const cycle of cycles) if ((await maestro.store.builds.forDeployment(cycle.deploy.deploymentId)).length > 0) builds += 1;
+
+  return summarise(report, cycles, marks, builds, now() - runStarted);
+});
 
 function summarise(report: LoadReport, cycles: Cycle[], marks: Mark[], builds: number, runMs: number): number {
   const okOutcome = report.outcomes.indexOf('ok');
@@ -436,11 +318,3 @@ function summarise(report: LoadReport, cycles: Cycle[], marks: Mark[], builds: n
   console.log(`\n${allPass ? 'PASS' : 'FAIL'}: whole run ${(runMs / 1000).toFixed(0)} s`);
   return allPass ? 0 : 1;
 }
-
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
-    process.exit(1);
-  },
-);
