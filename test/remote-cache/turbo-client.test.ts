@@ -2,56 +2,23 @@
  * The real `turbo` command against a real Maestro: a second run with every local cache removed is
  * served entirely from Maestro's remote cache.
  */
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateToken, hashToken } from '../../src/identity/index.js';
-import { startTestMaestro, stopTestMaestro, type TestMaestro } from '../e2e/harness.js';
-import { PACKAGES, clearLocal, createWorkspace, executedHashes, runTurbo, type RunResult } from './workspace.js';
+import { describe, expect, it } from 'vitest';
+import { expectOutputs, succeeded, useClientsHarness } from './clients-harness.js';
+import { clearLocal, executedHashes, runTurbo } from './workspace.js';
 
-let maestro: TestMaestro;
-const readerToken = generateToken();
-const workspaces: string[] = [];
+const harness = useClientsHarness();
 const SIGNATURE_KEY = 'a-signature-key-of-at-least-32-bytes-long';
-
-beforeAll(async () => {
-  maestro = await startTestMaestro();
-  await maestro.store.tokens.create({ name: 'laptop', hash: hashToken(readerToken), role: 'cache-reader' });
-});
-
-afterAll(async () => {
-  await stopTestMaestro(maestro);
-  for (const dir of workspaces) await rm(dir, { recursive: true, force: true });
-});
-
-async function workspace(options: Parameters<typeof createWorkspace>[0] = {}): Promise<string> {
-  const dir = await createWorkspace(options);
-  workspaces.push(dir);
-  return dir;
-}
-
-function succeeded(result: RunResult): RunResult {
-  expect(result.code, result.output).toBe(0);
-  return result;
-}
-
-async function expectOutputs(dir: string): Promise<void> {
-  for (const name of PACKAGES) expect(await readFile(join(dir, 'packages', name, 'dist/out.txt'), 'utf8')).toBe(`built ${name}\n`);
-}
-
-async function entries(project: string): Promise<number> {
-  const found = await maestro.store.projects.get(project);
-  return found ? (await maestro.store.remoteCache.usage(found.id)).entries : 0;
-}
 
 describe('turbo', () => {
   it('runs the second build entirely from the remote cache: FULL TURBO', async () => {
-    const dir = await workspace();
-    const remote = { api: maestro.apiUrl, token: maestro.token, team: 'web' };
+    const dir = await harness.workspace();
+    const remote = { api: harness.maestro.apiUrl, token: harness.maestro.token, team: 'web' };
     const first = succeeded(await runTurbo(dir, remote));
     expect(first.output).toContain('Remote caching enabled');
     expect(executedHashes(first.output).size).toBe(2);
-    expect(await entries('web')).toBe(2);
+    expect(await harness.entries('web')).toBe(2);
 
     await clearLocal(dir);
     const second = succeeded(await runTurbo(dir, remote));
@@ -61,11 +28,11 @@ describe('turbo', () => {
   });
 
   it('gives a read-only laptop token hits, and its builds write nothing', async () => {
-    const dir = await workspace();
-    const ci = { api: maestro.apiUrl, token: maestro.token, team: 'shared' };
+    const dir = await harness.workspace();
+    const ci = { api: harness.maestro.apiUrl, token: harness.maestro.token, team: 'shared' };
     succeeded(await runTurbo(dir, ci));
     await clearLocal(dir);
-    const laptop = { ...ci, token: readerToken };
+    const laptop = { ...ci, token: harness.readerToken };
     expect(succeeded(await runTurbo(dir, laptop)).output).toContain('FULL TURBO');
 
     // A change only the laptop has: built locally, refused by the cache.
@@ -74,24 +41,24 @@ describe('turbo', () => {
     const changed = succeeded(await runTurbo(dir, laptop));
     expect([...executedHashes(changed.output).keys()]).toEqual(['alpha']);
     expect(changed.output).toContain('1 cached, 2 total');
-    expect(await entries('shared')).toBe(2);
+    expect(await harness.entries('shared')).toBe(2);
   });
 
   it('with artifact signing, a tag edited in the store is a miss, and turbo rebuilds', async () => {
-    const dir = await workspace({ signature: true });
-    const remote = { api: maestro.apiUrl, token: maestro.token, team: 'signed' };
+    const dir = await harness.workspace({ signature: true });
+    const remote = { api: harness.maestro.apiUrl, token: harness.maestro.token, team: 'signed' };
     const signing = { TURBO_REMOTE_CACHE_SIGNATURE_KEY: SIGNATURE_KEY };
     const first = succeeded(await runTurbo(dir, remote, signing));
     const hashes = executedHashes(first.output);
     expect(hashes.size).toBe(2);
 
-    const project = (await maestro.store.projects.get('signed'))!;
+    const project = (await harness.maestro.store.projects.get('signed'))!;
     for (const hash of hashes.values()) {
-      const entry = (await maestro.store.remoteCache.get(project.id, hash))!;
+      const entry = (await harness.maestro.store.remoteCache.get(project.id, hash))!;
       expect(entry.tag).toBeDefined();
       const tag = entry.tag!;
       const tampered = (tag[0] === 'A' ? 'B' : 'A') + tag.slice(1);
-      await maestro.store.remoteCache.put({ projectId: project.id, hash, digest: entry.digest, sizeBytes: entry.sizeBytes, durationMs: entry.durationMs ?? 0, tag: tampered });
+      await harness.maestro.store.remoteCache.put({ projectId: project.id, hash, digest: entry.digest, sizeBytes: entry.sizeBytes, durationMs: entry.durationMs ?? 0, tag: tampered });
     }
 
     await clearLocal(dir);
