@@ -1,22 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.js';
-import { drivers, type TestDatabase } from '../store/harness.js';
+import { drivers, useStore } from '../store/harness.js';
 
 const TYPES = ['deployment.started', 'deployment.succeeded', 'deployment.failed'];
 
 for (const driver of drivers) {
   describe.skipIf(!driver.enabled)(`lifecycle outbox on ${driver.name}`, () => {
-    let database: TestDatabase;
     let store: Store;
 
-    beforeAll(async () => {
-      database = await driver.create();
-      store = await database.open();
-    });
-    afterAll(async () => {
-      await store?.close();
-      await database?.cleanup();
-    });
+    useStore(driver, (opened) => (store = opened));
 
     it('queues one delivery per matching webhook with the event, by type and by project', async () => {
       const alpha = await store.projects.ensure('outbox-alpha');

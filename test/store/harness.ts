@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import { openStore, type Store } from '../../src/store/index.js';
 
 /**
@@ -65,4 +66,19 @@ async function createServerDatabase(): Promise<TestDatabase> {
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Opens a store on `driver` for the describe block this is called in, hands it over, and closes it afterwards. */
+export function useStore(driver: Driver, onOpen: (store: Store) => void): void {
+  let database: TestDatabase | undefined;
+  let store: Store | undefined;
+  beforeAll(async () => {
+    database = await driver.create();
+    store = await database.open();
+    onOpen(store);
+  });
+  afterAll(async () => {
+    await store?.close();
+    await database?.cleanup();
+  });
 }

@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.js';
-import { drivers, type TestDatabase } from './harness.js';
+import { drivers, useStore } from './harness.js';
 
 for (const driver of drivers) {
   describe.skipIf(!driver.enabled)(`job queue and build steps on ${driver.name}`, () => {
-    let database: TestDatabase;
     let store: Store;
     let counter = 0;
 
@@ -24,14 +23,7 @@ for (const driver of drivers) {
       return { projectId: project.id, buildId: created.id };
     }
 
-    beforeAll(async () => {
-      database = await driver.create();
-      store = await database.open();
-    });
-    afterAll(async () => {
-      await store?.close();
-      await database?.cleanup();
-    });
+    useStore(driver, (opened) => (store = opened));
 
     it('hands each job to exactly one of many concurrent claimers, oldest first', async () => {
       const jobs = [];

@@ -1,19 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/index.js';
-import { drivers, type TestDatabase } from './harness.js';
+import { drivers, useStore } from './harness.js';
 
 for (const driver of drivers) {
   describe.skipIf(!driver.enabled)(`traffic shifts and rollout requests on ${driver.name}`, () => {
-    let database: TestDatabase;
     let store: Store;
-    beforeAll(async () => {
-      database = await driver.create();
-      store = await database.open();
-    });
-    afterAll(async () => {
-      await store?.close();
-      await database?.cleanup();
-    });
+    useStore(driver, (opened) => (store = opened));
 
     it('keeps one shift per service and environment, and takes requests only while a deployment is in progress', async () => {
       const project = await store.projects.ensure('traffic');
