@@ -279,7 +279,14 @@ describe('bad input', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 400 /);
     // The server notices the hang-up on its own time; wait for the leftovers to go.
     const tmp = join(remoteCacheRoot(maestro.dataDir), 'tmp');
-    for (let i = 0; i < 500 && (await readdir(tmp)).length > 0; i += 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    // The server may still be opening its partial file when the 400 arrives: wait until the folder has stayed empty a while.
+    let emptySince: number | undefined;
+    for (let i = 0; i < 500; i += 1) {
+      const empty = (await readdir(tmp)).length === 0;
+      emptySince = empty ? (emptySince ?? Date.now()) : undefined;
+      if (emptySince !== undefined && Date.now() - emptySince >= 300) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     expect(await readdir(tmp)).toEqual([]);
     expect((await call('GET', '/nx/v1/cache/cut-off')).status).toBe(404);
     expect((await call('PUT', '/nx/v1/cache/cut-off', { body: randomBytes(10) })).status).toBe(200);
