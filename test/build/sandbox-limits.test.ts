@@ -4,6 +4,7 @@
  * names, where there are none.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execStep, packSource, runBuild, runCommand, type ExecStepInput } from '../../src/build/index.js';
@@ -58,6 +59,17 @@ describe('step priority', () => {
   it('leaves the priority alone when not asked', async () => {
     expect((await run(PRIORITY_PROBE))[0]).toBe(String(readNice()));
   });
+
+  it.skipIf(availableParallelism() < 2 || !existsSync(join(DEFAULT_CGROUP_ROOT, 'cpuset', 'cpuset.cpus')))(
+    'keeps builds off the first core, which stays for serving apps and the router',
+    async () => {
+      const [line] = await run('grep Cpus_allowed_list /proc/self/status', { priority: { nice: 10 } });
+      expect(line).toMatch(new RegExp(`^Cpus_allowed_list:\\s+1-${availableParallelism() - 1}$|^Cpus_allowed_list:\\s+1$`));
+      // Without a lower priority the step is an ordinary process and may use every core.
+      const [ordinary] = await run('grep Cpus_allowed_list /proc/self/status');
+      expect(ordinary).not.toMatch(/:\s+1$/);
+    },
+  );
 
   it('builds at nice 10 by default, and at what they are given', async () => {
     for (const [name, priority, expected] of [

@@ -81,7 +81,8 @@ async function openPerController(request: StepCgroupRequest, root: string, id: s
       cpuDir = undefined;
     }
   }
-  const used = [memoryDir, cpuDir].filter((dir): dir is string => dir !== undefined);
+  const cpusetDir = request.cpuShares !== undefined ? await openCpuset(root, id) : undefined;
+  const used = [memoryDir, cpuDir, cpusetDir].filter((dir): dir is string => dir !== undefined);
   if (used.length === 0) return { notes };
   return {
     notes,
@@ -161,6 +162,31 @@ const RESERVED_CORES = 0.5;
 /** All builds together may use every core but half of one (at least half a core on a one-core machine). */
 export function buildsCpuQuotaUs(cores = availableParallelism()): number {
   return Math.round(Math.max(0.5, cores - RESERVED_CORES) * CPU_PERIOD_US);
+}
+
+/**
+ * On a machine with more than one core, builds run on every core but the first, so serving apps and the
+ * router always have one the scheduler never hands to a build (v1 cpuset; skipped where not writable).
+ */
+async function openCpuset(root: string, id: string): Promise<string | undefined> {
+  const cores = availableParallelism();
+  if (cores < 2) return undefined;
+  const parent = join(root, 'cpuset', PARENT);
+  const dir = join(parent, id);
+  try {
+    const mems = (await readFile(join(root, 'cpuset', 'cpuset.mems'), 'utf8')).trim();
+    const cpus = `1-${cores - 1}`;
+    await makeGroup(dir);
+    // v1 cpusets start empty: the parent, then the child, must be given cpus and memory nodes.
+    for (const level of [parent, dir]) {
+      await writeFile(join(level, 'cpuset.cpus'), cpus);
+      await writeFile(join(level, 'cpuset.mems'), mems);
+    }
+    return dir;
+  } catch {
+    await removeGroup(dir).catch(() => undefined);
+    return undefined;
+  }
 }
 
 /** The `oom_kill N` counter of memory.oom_control (v1) or memory.events (v2); undefined when the kernel has none. */
