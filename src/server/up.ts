@@ -175,6 +175,8 @@ export async function startMaestro(options: UpOptions): Promise<RunningMaestro> 
   } catch (error) {
     await api?.close().catch(() => undefined);
     await plane?.close().catch(() => undefined);
+    // A router this start launched goes with it; one adopted from before keeps serving.
+    if (router && !router.adopted) await stopRouterProcess(paths).catch(() => undefined);
     await agent.shutdown({ stopReplicas: false }).catch(() => undefined);
     await store.close().catch(() => undefined);
     throw error;

@@ -1,4 +1,7 @@
 import { createServer, type Server } from 'node:net';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, exampleCopy, routerGet, startTestMaestro, stopTestMaestro, versionOf, EXAMPLES, type TestMaestro } from './harness.js';
@@ -22,6 +25,24 @@ describe('command-line conventions', () => {
     const refused = await cli(['status'], { MAESTRO_URL: 'http://127.0.0.1:1', MAESTRO_TOKEN: 'mae_x' });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('is `maestro up` running?');
+  });
+});
+
+describe('maestro up with its API port taken', () => {
+  it('says which port to change and leaves no router behind', async () => {
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const port = (squatter.address() as { port: number }).port;
+    const dataDir = await mkdtemp(join(tmpdir(), 'maestro-up-'));
+    try {
+      const result = await cli(['up', '--data-dir', dataDir, '--api-port', String(port), '--router-port', '0', '--router-admin-port', '0']);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`the API port ${port} is already in use; choose another with --api-port`);
+      expect(existsSync(join(dataDir, 'router', 'router.json'))).toBe(false);
+    } finally {
+      squatter.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
 
