@@ -14,7 +14,7 @@ import {
   type RouterErrorPage,
 } from './pages.js';
 import type { Backend, Route } from './route-table.js';
-import { REVISION_HEADER, UpstreamRotation, selectBackend } from './select.js';
+import { REVISION_HEADER, UpstreamRotation, backendForRequest } from './select.js';
 import { RequestBody } from './request-body.js';
 import type { UpstreamPools } from './upstream-pools.js';
 
@@ -102,11 +102,7 @@ export function handleProxyRequest(context: ProxyContext, req: IncomingMessage, 
     log(404);
     return;
   }
-  const override = req.headers[REVISION_HEADER];
-  const backend =
-    route.unavailableReason === undefined
-      ? selectBackend(route, Math.random(), { revision: typeof override === 'string' ? override : undefined })
-      : undefined;
+  const backend = backendForRequest(route, req.headers);
   if (!backend) {
     context.metrics.countUnrouted('unavailable');
     sendPage(req, res, unavailablePage(route.host, route.unavailableReason), { 'retry-after': '1', 'x-request-id': requestId, ...closeHeader });

@@ -34,6 +34,16 @@ export function selectBackend(route: Route, random01: number, overrides: Routing
 }
 
 /**
+ * The backend for an incoming request (plain HTTP or a WebSocket upgrade): none for a route marked
+ * unavailable, else a weighted draw that honours the `x-maestro-revision` request header.
+ */
+export function backendForRequest(route: Route, headers: Record<string, string | string[] | undefined>): Backend | undefined {
+  if (route.unavailableReason !== undefined) return undefined;
+  const override = headers[REVISION_HEADER];
+  return selectBackend(route, Math.random(), { revision: typeof override === 'string' ? override : undefined });
+}
+
+/**
  * Round-robin over a backend's upstreams, one rotation per revision. Kept outside the route table so a
  * new table with the same upstreams keeps spreading load evenly.
  */

@@ -6,7 +6,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { acceptableRequestId, clientAddress, normalizeHost, upstreamRequestHeaders } from './headers.js';
 import { badGatewayPage, gatewayTimeoutPage, noRoutePage, renderPage, unavailablePage, wantsJson, type RouterErrorPage } from './pages.js';
 import type { ProxyContext } from './proxy.js';
-import { REVISION_HEADER, parseUpstream, selectBackend } from './select.js';
+import { REVISION_HEADER, parseUpstream, backendForRequest } from './select.js';
 
 /** Largest upstream handshake answer the router reads before giving up on it. */
 const MAX_RESPONSE_HEAD = 64 * 1024;
@@ -28,11 +28,7 @@ export function handleUpgrade(context: ProxyContext, tracker: UpgradeTracker, re
     writeRawPage(client, noRoutePage(host), json);
     return;
   }
-  const override = req.headers[REVISION_HEADER];
-  const backend =
-    route.unavailableReason === undefined
-      ? selectBackend(route, Math.random(), { revision: typeof override === 'string' ? override : undefined })
-      : undefined;
+  const backend = backendForRequest(route, req.headers);
   if (!backend) {
     context.metrics.countUnrouted('unavailable');
     writeRawPage(client, unavailablePage(route.host, route.unavailableReason), json, { 'retry-after': '1' });
