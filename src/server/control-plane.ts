@@ -9,7 +9,7 @@ import { parseManifest, resolveEnvironment, resolveServiceConfig, formatProblem,
 import { describeRolloutState, serviceUrl, type RolloutState } from '../rollout/index.js';
 import { Agent, type ReplicaStatus } from '../runtime/index.js';
 import type { RouterClient } from '../router/index.js';
-import type { Deployment, Store } from '../store/index.js';
+import { isTerminal, type Deployment, type Store } from '../store/index.js';
 import { BUILD_JOB, Deployer, type DeploymentPlan, type DeployerOptions } from './deployer.js';
 import { DeploymentReconciler } from './reconciler.js';
 import { BuildExecutor, localBlobs } from './build-executor.js';
@@ -392,7 +392,7 @@ export class ControlPlane {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const current = await this.store.deployments.get(deploymentId);
-      if (!current || !['pending', 'building', 'deploying'].includes(current.status)) return;
+      if (!current || isTerminal(current.status)) return;
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   }

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { DeploymentEvent } from '../../events/index.js';
+import { isDeploymentStatus, isTerminal } from '../../store/index.js';
 import type { ApiContext } from '../context.js';
 import { DeploymentView, NAME } from '../schemas.js';
 import { openEventStream } from '../sse.js';
 
-const TERMINAL = new Set(['succeeded', 'failed', 'rolled_back', 'cancelled']);
 
 export function deploymentRoutes(context: ApiContext): FastifyPluginAsyncZod {
   const { plane, store } = context;
@@ -93,7 +93,7 @@ export function deploymentRoutes(context: ApiContext): FastifyPluginAsyncZod {
           if (event.id <= after) return;
           after = event.id;
           stream.send(event.type, event, event.id);
-          if (event.type === 'status' && TERMINAL.has(String(event.data.status))) finish();
+          if (event.type === 'status' && isDeploymentStatus(event.data.status) && isTerminal(event.data.status)) finish();
         };
         const finish = (): void => {
           stream.end();
@@ -118,7 +118,7 @@ export function deploymentRoutes(context: ApiContext): FastifyPluginAsyncZod {
         for (const event of queue.splice(0)) send(event);
         // A deployment that ended before its final event was recorded (a crash) still ends the stream.
         const now = await plane.getDeployment(deployment.id);
-        if (TERMINAL.has(now.status) && !stream.closed) {
+        if (isTerminal(now.status) && !stream.closed) {
           stream.send('status', { id: after, deploymentId: now.id, type: 'status', data: { status: now.status, error: now.error }, at: new Date().toISOString() }, after);
           finish();
         }

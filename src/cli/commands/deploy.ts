@@ -7,6 +7,7 @@ import { packSource } from '../../build/index.js';
 import { MaestroError, formatBytes } from '../../common/index.js';
 import { formatProblem, validateFile } from '../../manifest/index.js';
 import type { DeploymentView } from '../../server/index.js';
+import { isTerminal } from '../../store/index.js';
 import { ApiClient } from '../api-client.js';
 import { resolveCredentials } from '../credentials.js';
 import { createOutput, type Output } from '../output.js';
@@ -84,7 +85,6 @@ export async function deploy(dir: string, options: DeployOptions): Promise<numbe
   return finals.every((d) => d.status === 'succeeded') ? 0 : 1;
 }
 
-const FINAL = new Set(['succeeded', 'failed', 'rolled_back', 'cancelled']);
 const RECONNECT_FOR_MS = 60_000;
 
 /**
@@ -107,7 +107,7 @@ async function follow(client: ApiClient, deployment: DeploymentView, out: Output
         else if (event.event === 'status') out.progress(`${tag}${String(data.status)}${data.error ? `: ${String(data.error)}` : ''}`);
       }
       const current = await client.call<DeploymentView>('GET', `/v1/deployments/${deployment.id}`);
-      if (FINAL.has(current.status)) return current;
+      if (isTerminal(current.status)) return current;
     } catch (error) {
       lostSince ??= Date.now();
       if (Date.now() - lostSince > RECONNECT_FOR_MS) throw error;

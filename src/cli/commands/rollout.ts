@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { DeploymentView } from '../../server/index.js';
+import { isTerminal } from '../../store/index.js';
 import { ApiClient } from '../api-client.js';
 import { resolveCredentials } from '../credentials.js';
 import { createOutput } from '../output.js';
@@ -54,7 +55,6 @@ interface RolloutStatusView {
   analysis: Array<{ outcome: string; reason: string; at: string | null }>;
 }
 
-const FINAL = new Set(['succeeded', 'failed', 'rolled_back', 'cancelled']);
 
 function describe(view: RolloutStatusView): string[] {
   if (!view.deployment) return ['no deployment yet'];
@@ -78,7 +78,7 @@ export function rolloutStatusCommand(program: Command): void {
       for (;;) {
         const view = await client.call<RolloutStatusView>('GET', `${target(flags)}/rollout`);
         out.result(view, () => describe(view));
-        if (!flags.watch || !view.deployment || FINAL.has(view.deployment.status)) return;
+        if (!flags.watch || !view.deployment || isTerminal(view.deployment.status)) return;
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }
     });
