@@ -233,9 +233,18 @@ runBench('bench:rollback', WATCHDOG_MS, async (onCleanup) => {
   });
   if (values.timeline) writeFileSync(values.timeline, JSON.stringify({ marks, cycles, report }));
 
-  // Which deploys of v2 ran a build, and which reused the first one's artifact.
+  // Which deploys of v2 ran a build, and which reused the first one's artifact: a reused build is
+  // recorded too, with every step skipped as a cache hit.
   let builds = 0;
-  for (const cycle of cycles) if ((await maestro.store.builds.forDeployment(cycle.deploy.deploymentId)).length > 0) builds += 1;
+  for (const cycle of cycles) {
+    for (const build of await maestro.store.builds.forDeployment(cycle.deploy.deploymentId)) {
+      const steps = await maestro.store.buildSteps.list(build.id);
+      if (steps.some((step) => step.status !== 'skipped')) {
+        builds += 1;
+        break;
+      }
+    }
+  }
 
   return summarise(report, cycles, marks, builds, now() - runStarted);
 });
