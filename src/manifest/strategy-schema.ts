@@ -4,11 +4,15 @@
  */
 import { z } from 'zod';
 import { parseDuration } from '../common/units.js';
-import { countOrPercent, duration, expecting, flag, oneOf, parsePercent, text, wholeNumber } from './fields.js';
+import { countOrPercent, duration, envName, expecting, flag, oneOf, parsePercent, text, wholeNumber } from './fields.js';
 import { describeValue, didYouMean } from './suggest.js';
 
 export const STRATEGY_TYPES = ['immediate', 'rolling', 'blue_green', 'canary'] as const;
 export const METRICS = ['error_rate', 'latency_p50', 'latency_p95', 'latency_p99', 'request_rate'] as const;
+/** The moments of a rollout a webhook gate can be asked about. */
+export const GATE_STAGES = ['before_rollout', 'before_weight_increase', 'before_promotion'] as const;
+/** A gate holds the rollout while it waits; the whole rollout has a 10-minute progress deadline. */
+export const MAX_GATE_TIMEOUT_MS = 5 * 60_000;
 
 const STRATEGY_LIST = STRATEGY_TYPES.join(', ');
 
@@ -67,6 +71,11 @@ const analysis = z
       .default(50)
       .describe('Requests the new revision must have served before a check can fail it.'),
     checks: checkList().default(DEFAULT_CHECKS).describe('Conditions the new revision must keep meeting; any failure rolls back.'),
+    provider_error_budget: duration()
+      .optional()
+      .describe(
+        "How long a metric source may keep failing (Prometheus unreachable, a query refused, the router's figures unreadable) before the rollout pauses with an alert; default 2m. Such errors hold the rollout: they never fail a check and never pass one.",
+      ),
   })
   .describe('Background analysis that runs for the whole rollout and rolls back on the first failed check.');
 
@@ -118,13 +127,76 @@ const DEFAULT_STEPS: z.output<typeof canaryStep>[] = [
   { pause: { duration: '30s' } },
 ];
 
+export type GateStage = (typeof GATE_STAGES)[number];
+
+const GATE_URL_SHAPE = 'an http:// or https:// URL like https://ci.example.com/maestro-gate';
+
+function gateUrl() {
+  return z.string({ error: expecting(GATE_URL_SHAPE) }).superRefine((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `must be ${GATE_URL_SHAPE}, got ${describeValue(value)}` });
+      return;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      ctx.addIssue({ code: 'custom', message: `must use http or https, not ${url.protocol.replace(/:$/, '')}: write ${GATE_URL_SHAPE}` });
+    } else if (url.username || url.password) {
+      // The manifest is in the repository and the URL shows in rollout status: no credentials in it.
+      ctx.addIssue({ code: 'custom', message: 'must not carry a user name or password; set secret_env and check the X-Maestro-Signature header instead' });
+    }
+  });
+}
+
+function gateTimeout() {
+  return duration({ positive: true }).refine((value) => (parseDuration(value) ?? 0) <= MAX_GATE_TIMEOUT_MS, {
+    error: (issue) => `must be at most 5m (a gate holds the rollout while it waits), got ${describeValue(issue.input)}`,
+  });
+}
+
+/** Webhooks asked at the given moments of a `type` rollout; a moment that type never reaches is an error. */
+function gateList(type: StrategyType, stages: readonly GateStage[]) {
+  const where = stages.join(', ');
+  const gate = z
+    .strictObject({
+      webhook: gateUrl().describe(
+        'Where the gate is asked: Maestro POSTs the moment as JSON; a 2xx answer passes, any other answer, no connection or no answer within timeout fails.',
+      ),
+      on: z
+        .array(oneOf(GATE_STAGES), { error: expecting(`a list of moments: ${where}`) })
+        .min(1, { error: `needs at least one moment: ${where}` })
+        .describe(`When the gate is asked: ${where}.`),
+      timeout: gateTimeout().default('10s').describe('How long to wait for the answer (at most 5m); no answer in time fails the gate.'),
+      secret_env: envName()
+        .optional()
+        .describe(
+          "An environment variable of the control plane holding a signing secret: requests then carry X-Maestro-Signature: sha256=<HMAC-SHA256 of the body>. Without it requests are not signed.",
+        ),
+    })
+    .superRefine((gate, ctx) => {
+      gate.on.forEach((stage, index) => {
+        if (!stages.includes(stage)) {
+          ctx.addIssue({ code: 'custom', path: ['on', index], message: `${stage} never happens in a ${type} rollout; its gates run ${where}` });
+        } else if (gate.on.indexOf(stage) !== index) {
+          ctx.addIssue({ code: 'custom', path: ['on', index], message: `${stage} is listed twice` });
+        }
+      });
+    });
+  return z
+    .array(gate, { error: expecting('a list of gates like [{webhook: https://ci.example.com/maestro-gate, on: [before_rollout]}]') })
+    .optional()
+    .describe(`Webhooks that must answer 2xx before the rollout goes on, asked ${where}.`);
+}
+
 const immediate = z
-  .strictObject({ type: z.literal('immediate').describe('The strategy.') })
+  .strictObject({ type: z.literal('immediate').describe('The strategy.'), gates: gateList('immediate', ['before_rollout']) })
   .describe('Start the new revision, wait until it is healthy, move all traffic at once.');
 
 const rolling = z
   .strictObject({
     type: z.literal('rolling').describe('The strategy.'),
+    gates: gateList('rolling', ['before_rollout']),
     max_surge: countOrPercent().default(1).describe('Replicas (or a share of them) started above the desired count during the update.'),
     max_unavailable: countOrPercent()
       .default(0)
@@ -143,6 +215,7 @@ function isZero(value: number | string): boolean {
 const blueGreen = z
   .strictObject({
     type: z.literal('blue_green').describe('The strategy.'),
+    gates: gateList('blue_green', ['before_rollout', 'before_promotion']),
     auto_promote_after: duration()
       .optional()
       .describe('Move traffic to the new revision this long after it is healthy; without it, wait for a manual promote.'),
@@ -154,6 +227,7 @@ const blueGreen = z
 const canary = z
   .strictObject({
     type: z.literal('canary').describe('The strategy.'),
+    gates: gateList('canary', GATE_STAGES),
     steps: z
       .array(canaryStep, { error: expecting('a list of steps') })
       .min(1, { error: 'needs at least one step' })
@@ -190,4 +264,5 @@ export type Strategy = z.output<typeof strategyObject>;
 export type CanaryStep = z.output<typeof canaryStep>;
 export type AnalysisCheck = z.output<typeof analysisCheck>;
 export type StrategyType = (typeof STRATEGY_TYPES)[number];
+export type Gate = NonNullable<Strategy['gates']>[number];
 export type Metric = (typeof METRICS)[number];

@@ -11,7 +11,7 @@ import {
   type RolloutState,
   type StrategyObservation as RolloutObservation,
 } from '../rollout/index.js';
-import type { Weights } from '../rollout/strategies/index.js';
+import { momentText, shownWebhook, type GateResult, type Weights } from '../rollout/strategies/index.js';
 import { RolloutAnalysis } from '../rollout/index.js';
 import { BUILD_STEP_NAMES, type Deployment, type Release, type Revision, type RolloutRequests, type Store } from '../store/index.js';
 import { appEnvironment } from './replica-spec.js';
@@ -19,6 +19,7 @@ import type { RevisionRunner } from './revisions.js';
 import type { RouteSync } from './route-sync.js';
 import type { WarmPool } from './warm-pool.js';
 import { DeploymentLog } from './deployment-log.js';
+import { callGate, type GateContext } from './gate-call.js';
 import type { EventBus } from '../events/index.js';
 import type { DataPaths } from './paths.js';
 
@@ -204,6 +205,18 @@ export class Deployer {
       };
     };
     let analysis: RolloutAnalysis | undefined;
+    // Gate calls run in the background so an abort is seen while a gate thinks; the latest result is observed.
+    const gateCalls = new Set<AbortController>();
+    let gateResult: GateResult | undefined;
+    const gateContext: GateContext = {
+      project: config.project,
+      service: config.service,
+      environment: config.environment,
+      deploymentId: deployment.id,
+      revisionId: revision.id,
+      ...(stableId ? { stableRevisionId: stableId } : {}),
+      strategy: strategy.type,
+    };
     const observe = (requests: RolloutRequests): RolloutObservation => ({
       now: Date.now(),
       target: view(revision.id, config.replicas, local.failure),
@@ -212,6 +225,7 @@ export class Deployer {
       releaseCommand: local.releaseCommand,
       ...(local.releaseFailure ? { releaseFailure: local.releaseFailure } : {}),
       ...(analysis?.latest ? { analysis: analysis.latest } : {}),
+      ...(gateResult ? { gate: gateResult } : {}),
       requests: { promote: Boolean(requests.promote), fullPromote: Boolean(requests.fullPromote), abort: Boolean(requests.abort) },
       progressDeadlineMs: PROGRESS_DEADLINE_MS,
     });
@@ -222,7 +236,11 @@ export class Deployer {
       for (let round = 0; round < 100_000; round += 1) {
         const requests = (await store.deployments.get(deployment.id))?.rolloutRequests ?? {};
         const decision = decideRollout(strategy, state, observe(requests));
+        const gatesBefore = state.gates?.length ?? 0;
         state = decision.state;
+        for (const record of state.gates.slice(gatesBefore)) {
+          await log.progress(`gate ${record.webhook} ${record.reason} ${momentText(record)}: ${record.outcome === 'pass' ? 'passed' : 'refused'}`);
+        }
         await store.deployments.saveRolloutState(deployment.id, state);
         if (state.consumedRequests.promote || state.consumedRequests.fullPromote || state.consumedRequests.abort) {
           await store.deployments.clearRolloutRequests(deployment.id);
@@ -244,6 +262,16 @@ export class Deployer {
               local.releaseFailure = errorMessage(error);
             }
             break;
+          case 'run_gate': {
+            const controller = new AbortController();
+            gateCalls.add(controller);
+            await log.progress(`asking gate ${shownWebhook(action.gate.webhook)} ${momentText(action.gate)}`);
+            void callGate(action.gate, gateContext, { signal: controller.signal }).then((result) => {
+              gateCalls.delete(controller);
+              gateResult = result;
+            });
+            break;
+          }
           case 'start_replicas': {
             await log.progress(`starting ${action.count} replica${action.count === 1 ? '' : 's'} of ${action.revisionId}`);
             const which = action.revisionId === revision.id ? revision : stable;
@@ -348,6 +376,7 @@ export class Deployer {
     } finally {
       analysis?.stop();
       this.analyses.delete(deployment.id);
+      for (const call of gateCalls) call.abort();
     }
   }
 

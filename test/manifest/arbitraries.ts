@@ -49,14 +49,40 @@ const canaryStep = fc.oneof(
   }),
 );
 
+type Stage = 'before_rollout' | 'before_weight_increase' | 'before_promotion';
+
+/** Webhook gates asked at some of `stages` (the moments the strategy has). */
+const gates = (stages: Stage[]) =>
+  fc.array(
+    fc.record(
+      {
+        webhook: fc.constantFrom('https://ci.example.com/maestro-gate', 'http://127.0.0.1:9000/approve?team=web'),
+        on: fc.subarray(stages, { minLength: 1 }),
+        timeout: fc.tuple(fc.integer({ min: 1, max: 300 }), fc.constant('s')).map(([n, u]) => `${n}${u}`),
+        secret_env: envName,
+      },
+      { requiredKeys: ['webhook', 'on'] },
+    ),
+    { maxLength: 2 },
+  );
+
 const countOrPercent = fc.oneof(fc.integer({ min: 1, max: 1000 }), percent.filter((p) => p !== '0%'));
 
 export const strategy = fc.oneof(
   fc.constantFrom('immediate', 'rolling', 'blue_green', 'canary'),
-  fc.constant({ type: 'immediate' }),
-  fc.record({ type: fc.constant('rolling'), max_surge: countOrPercent, max_unavailable: countOrPercent }, { requiredKeys: ['type'] }),
+  fc.record({ type: fc.constant('immediate'), gates: gates(['before_rollout']) }, { requiredKeys: ['type'] }),
   fc.record(
-    { type: fc.constant('blue_green'), auto_promote_after: duration, scale_down_delay: duration, preview: fc.boolean() },
+    { type: fc.constant('rolling'), max_surge: countOrPercent, max_unavailable: countOrPercent, gates: gates(['before_rollout']) },
+    { requiredKeys: ['type'] },
+  ),
+  fc.record(
+    {
+      type: fc.constant('blue_green'),
+      auto_promote_after: duration,
+      scale_down_delay: duration,
+      preview: fc.boolean(),
+      gates: gates(['before_rollout', 'before_promotion']),
+    },
     { requiredKeys: ['type'] },
   ),
   fc.record(
@@ -64,11 +90,12 @@ export const strategy = fc.oneof(
       type: fc.constant('canary'),
       steps: fc.array(canaryStep, { minLength: 1, maxLength: 5 }),
       analysis: fc.record(
-        { interval: positiveDuration, min_requests: fc.nat(1000), checks: fc.array(check, { minLength: 1, maxLength: 3 }) },
+        { interval: positiveDuration, min_requests: fc.nat(1000), checks: fc.array(check, { minLength: 1, maxLength: 3 }), provider_error_budget: duration },
         { requiredKeys: [] },
       ),
       watch: duration,
       sticky: fc.boolean(),
+      gates: gates(['before_rollout', 'before_weight_increase', 'before_promotion']),
     },
     { requiredKeys: ['type'] },
   ),

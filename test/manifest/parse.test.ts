@@ -97,6 +97,25 @@ describe('good manifests', () => {
     });
   });
 
+  it('reads webhook gates with a 10s default timeout, and the provider-error budget', () => {
+    const strategy = parsed(
+      environment(
+        '{ type: canary, analysis: { provider_error_budget: 3m }, gates: [{ webhook: "https://ci.example.com/maestro-gate", on: [before_rollout, before_weight_increase, before_promotion], secret_env: GATE_SECRET }, { webhook: "http://127.0.0.1:9000/approve", on: [before_promotion], timeout: 2m }] }',
+      ),
+    ).environments.production!.strategy;
+    expect(strategy).toMatchObject({
+      analysis: { provider_error_budget: '3m' },
+      gates: [
+        { webhook: 'https://ci.example.com/maestro-gate', on: ['before_rollout', 'before_weight_increase', 'before_promotion'], timeout: '10s', secret_env: 'GATE_SECRET' },
+        { webhook: 'http://127.0.0.1:9000/approve', on: ['before_promotion'], timeout: '2m' },
+      ],
+    });
+    expect(parsed(environment('{ type: immediate, gates: [{ webhook: "https://x.example/g", on: [before_rollout] }] }')).environments.production!.strategy).toEqual({
+      type: 'immediate',
+      gates: [{ webhook: 'https://x.example/g', on: ['before_rollout'], timeout: '10s' }],
+    });
+  });
+
   it('gives each bare strategy name its defaults', () => {
     const strategyOf = (name: string) => parsed(environment(name)).environments.production!.strategy;
     expect(strategyOf('immediate')).toEqual({ type: 'immediate' });
@@ -234,6 +253,20 @@ describe('bad manifests', () => {
       ['{ type: canary, analysis: { checks: [{ prometheus: up, max: high }] } }', '6:75: environments.production.strategy.analysis.checks[0].max: must be a number, got "high"'],
       ['{ type: canary, analysis: { checks: [{ max: 1 }] } }', '6:52: environments.production.strategy.analysis.checks[0]: needs either metric (one of error_rate, latency_p50, latency_p95, latency_p99, request_rate) or prometheus (a query), and max'],
       ['{ type: canary, watch: forever }', '6:38: environments.production.strategy.watch: "forever" is not a duration; write it like 500ms, 2s, 5m'],
+      ['{ type: canary, analysis: { provider_error_budget: soon } }', '6:66: environments.production.strategy.analysis.provider_error_budget: "soon" is not a duration; write it like 500ms, 2s, 5m'],
+      ['{ type: canary, gates: { webhook: "https://x/y" } }', '6:38: environments.production.strategy.gates: must be a list of gates like [{webhook: https://ci.example.com/maestro-gate, on: [before_rollout]}], got a mapping'],
+      ['{ type: canary, gates: [{ webhook: "https://x/y" }] }', '6:39: environments.production.strategy.gates[0].on: is required: a list of moments: before_rollout, before_weight_increase, before_promotion'],
+      ['{ type: canary, gates: [{ webhook: "ftp://x/y", on: [before_rollout] }] }', '6:50: environments.production.strategy.gates[0].webhook: must use http or https, not ftp: write an http:// or https:// URL like https://ci.example.com/maestro-gate'],
+      ['{ type: canary, gates: [{ webhook: "ci.example.com/gate", on: [before_rollout] }] }', '6:50: environments.production.strategy.gates[0].webhook: must be an http:// or https:// URL like https://ci.example.com/maestro-gate, got "ci.example.com/gate"'],
+      ['{ type: canary, gates: [{ webhook: "https://u:p@x/y", on: [before_rollout] }] }', '6:50: environments.production.strategy.gates[0].webhook: must not carry a user name or password; set secret_env and check the X-Maestro-Signature header instead'],
+      ['{ type: canary, gates: [{ webhook: "https://x/y", on: [before_rolout] }] }', '6:70: environments.production.strategy.gates[0].on[0]: must be one of before_rollout, before_weight_increase, before_promotion, got "before_rolout"; did you mean `before_rollout`?'],
+      ['{ type: canary, gates: [{ webhook: "https://x/y", on: [] }] }', '6:69: environments.production.strategy.gates[0].on: needs at least one moment: before_rollout, before_weight_increase, before_promotion'],
+      ['{ type: canary, gates: [{ webhook: "https://x/y", on: [before_rollout, before_rollout] }] }', '6:86: environments.production.strategy.gates[0].on[1]: before_rollout is listed twice'],
+      ['{ type: rolling, gates: [{ webhook: "https://x/y", on: [before_promotion] }] }', '6:71: environments.production.strategy.gates[0].on[0]: before_promotion never happens in a rolling rollout; its gates run before_rollout'],
+      ['{ type: blue_green, gates: [{ webhook: "https://x/y", on: [before_weight_increase] }] }', '6:74: environments.production.strategy.gates[0].on[0]: before_weight_increase never happens in a blue_green rollout; its gates run before_rollout, before_promotion'],
+      ['{ type: canary, gates: [{ webhook: "https://x/y", on: [before_rollout], timeout: 10m }] }', '6:96: environments.production.strategy.gates[0].timeout: must be at most 5m (a gate holds the rollout while it waits), got "10m"'],
+      ['{ type: canary, gates: [{ webhook: "https://x/y", on: [before_rollout], timeout: 0s }] }', '6:96: environments.production.strategy.gates[0].timeout: must be longer than 0, got "0s"'],
+      ['{ type: canary, gates: [{ webhook: "https://x/y", on: [before_rollout], secret_env: "1abc" }] }', '6:99: environments.production.strategy.gates[0].secret_env: "1abc" is not a valid variable name; use letters, digits and _, not starting with a digit'],
     ];
     for (const [strategy, expected] of cases) expect(problems(environment(strategy)), strategy).toEqual([`maestro.yml:${expected}`]);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bucketIndex, LATENCY_BUCKETS_MS } from '../../src/router/index.js';
-import { evaluateChecks, type AnalysisCheck, type RevisionSample } from '../../src/rollout/index.js';
+import { evaluateChecks, type AnalysisCheck, type PromResult, type RevisionSample } from '../../src/rollout/index.js';
 
 const ERROR_RATE: AnalysisCheck[] = [{ metric: 'error_rate', max: '1%' }];
 
@@ -104,17 +104,29 @@ describe('evaluateChecks', () => {
     expect(over).toMatchObject({ outcome: 'fail', reason: 'request rate 500/s (5000 requests in 10s) on r; limit 100/s' });
   });
 
-  it('treats PromQL problems as inconclusive provider errors, never as success', () => {
+  it('treats PromQL problems as inconclusive, never as success; a source that fails is a provider error, a query with no data is not', () => {
     const checks: AnalysisCheck[] = [{ metric: 'error_rate', max: '1%' }, { prometheus: 'sum(rate(x[1m]))', max: 5 }];
     const target = sample('rev_b', 0, 500);
-    const down = evaluateChecks({
+    const answer = (result: PromResult) => evaluateChecks({ checks, minRequests: 50, target, prometheus: { 'sum(rate(x[1m]))': result } });
+    const empty = answer({ ok: false, problem: 'empty', reason: 'the query returned no series' });
+    expect(empty.outcome).toBe('inconclusive');
+    expect(empty.providerError).toBeUndefined();
+    expect(empty.reason).toBe('PromQL "sum(rate(x[1m]))": the query returned no series');
+    for (const problem of ['unreachable', 'http_error', 'query_error', 'bad_response'] as const) {
+      expect(answer({ ok: false, problem, reason: 'Prometheus at http://127.0.0.1:9 is not reachable' }), problem).toMatchObject({ outcome: 'inconclusive', providerError: true });
+    }
+    for (const problem of ['empty', 'not_a_number', 'multiple_series'] as const) {
+      expect(answer({ ok: false, problem, reason: 'no number' }).providerError, problem).toBeUndefined();
+    }
+    // The source down while the router's figures are too few as well: lack of data is the reason that lasts.
+    const few = evaluateChecks({
       checks,
       minRequests: 50,
-      target,
-      prometheus: { 'sum(rate(x[1m]))': { ok: false, problem: 'empty', reason: 'the query returned no series' } },
+      target: sample('rev_b', 0, 10),
+      prometheus: { 'sum(rate(x[1m]))': { ok: false, problem: 'unreachable', reason: 'not reachable' } },
     });
-    expect(down).toMatchObject({ outcome: 'inconclusive', providerError: true });
-    expect(down.reason).toBe('PromQL "sum(rate(x[1m]))": the query returned no series');
+    expect(few.outcome).toBe('inconclusive');
+    expect(few.providerError).toBeUndefined();
     const notAsked = evaluateChecks({ checks, minRequests: 50, target });
     expect(notAsked).toMatchObject({ outcome: 'inconclusive', providerError: true });
     expect(evaluateChecks({ checks, minRequests: 50, target, prometheus: { 'sum(rate(x[1m]))': { ok: true, value: 4 } } }).outcome).toBe('pass');

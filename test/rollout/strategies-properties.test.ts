@@ -35,17 +35,38 @@ const canaryStepArb = fc.oneof(
   fc.option(fc.constantFrom('0s', '5s'), { nil: undefined }).map((duration) => ({ analysis: duration === undefined ? {} : { duration } })),
 );
 
+type Stage = strategies.GateStage;
+
+/** Up to two webhook gates, each asked at some of the moments the strategy has. */
+const gatesArb = (stages: Stage[]) =>
+  fc
+    .array(fc.record({ on: fc.subarray(stages, { minLength: 1 }), timeout: fc.constantFrom('1s', '10s', '5m') }), { maxLength: 2 })
+    .map((gates) => gates.map((gate, index) => ({ webhook: `https://ci.example.com/gate-${index}`, ...gate })));
+
 const strategyArb: fc.Arbitrary<Strategy> = fc.oneof(
-  fc.constant(strategyOf('immediate')),
+  gatesArb(['before_rollout']).map((gates) => strategyOf({ type: 'immediate', gates })),
   fc
-    .record({ surge: fc.constantFrom<number | string>(0, 1, 2, '25%', '50%'), unavailable: fc.constantFrom<number | string>(0, 1, '25%') })
+    .record({
+      surge: fc.constantFrom<number | string>(0, 1, 2, '25%', '50%'),
+      unavailable: fc.constantFrom<number | string>(0, 1, '25%'),
+      gates: gatesArb(['before_rollout']),
+    })
     .filter(({ surge, unavailable }) => !(surge === 0 && unavailable === 0))
-    .map(({ surge, unavailable }) => strategyOf({ type: 'rolling', max_surge: surge, max_unavailable: unavailable })),
-  fc.option(fc.constantFrom('0s', '30s'), { nil: undefined }).map((auto) => strategyOf({ type: 'blue_green', ...(auto ? { auto_promote_after: auto } : {}) })),
+    .map(({ surge, unavailable, gates }) => strategyOf({ type: 'rolling', max_surge: surge, max_unavailable: unavailable, gates })),
   fc
-    .record({ steps: fc.array(canaryStepArb, { minLength: 1, maxLength: 5 }), watch: fc.constantFrom('0s', '30s', '1m') })
-    .map(({ steps, watch }) => strategyOf({ type: 'canary', steps, watch })),
+    .record({ auto: fc.option(fc.constantFrom('0s', '30s'), { nil: undefined }), gates: gatesArb(['before_rollout', 'before_promotion']) })
+    .map(({ auto, gates }) => strategyOf({ type: 'blue_green', gates, ...(auto ? { auto_promote_after: auto } : {}) })),
+  fc
+    .record({
+      steps: fc.array(canaryStepArb, { minLength: 1, maxLength: 5 }),
+      watch: fc.constantFrom('0s', '30s', '1m'),
+      gates: gatesArb(['before_rollout', 'before_weight_increase', 'before_promotion']),
+    })
+    .map(({ steps, watch, gates }) => strategyOf({ type: 'canary', steps, watch, gates })),
 );
+
+/** How gate calls end, in turn: mostly answered 2xx, sometimes refused, sometimes lost (the answer never comes back). */
+const gateEndingsArb = fc.array(fc.constantFrom<'pass' | 'fail' | 'lost'>('pass', 'pass', 'pass', 'fail', 'lost'), { minLength: 1, maxLength: 8 });
 
 const worldArb = fc.record({
   strategy: strategyArb,
@@ -53,7 +74,13 @@ const worldArb = fc.record({
   hasStable: fc.boolean(),
   release: fc.constantFrom<'none' | 'pending'>('none', 'pending'),
   events: fc.array(eventArb, { maxLength: 80 }),
+  gateEndings: gateEndingsArb,
 });
+
+function worldOf(input: { strategy: Strategy; desired: number; hasStable?: boolean; release: 'none' | 'pending'; gateEndings: Array<'pass' | 'fail' | 'lost'> }): World {
+  const { strategy, desired, hasStable, release, gateEndings } = input;
+  return new World(strategy, { desired, ...(hasStable !== undefined ? { hasStable } : {}), release, gate: (n) => gateEndings[n % gateEndings.length]! });
+}
 
 function perturb(world: World, event: Event): void {
   const { observed } = world;
@@ -95,16 +122,31 @@ function targetWeights(world: World): number[] {
   );
 }
 
+/** Each event, then a decision (the World checks every one), until the rollout ends. */
+function play(world: World, events: Event[]): void {
+  for (const event of events) {
+    if (world.state.result) return;
+    perturb(world, event);
+    world.decide();
+  }
+}
+
+/** On with passing analysis and a person promoting every pause, so every step and gate is reached. */
+function walkOn(world: World, decisions: number): void {
+  for (let i = 0; i < decisions && !world.state.result; i += 1) {
+    world.advance(1);
+    world.verdict('pass');
+    if (world.state.phase === 'paused') world.observed.requests.promote = true;
+    world.decide();
+  }
+}
+
 describe('rollout strategy properties', () => {
   it('weights always sum to 100 and never reach a revision with no healthy replica; every run ends once past the deadline', () => {
     fc.assert(
-      fc.property(worldArb, ({ strategy, desired, hasStable, release, events }) => {
-        const world = new World(strategy, { desired, hasStable, release });
-        for (const event of events) {
-          if (world.state.result) break;
-          perturb(world, event);
-          world.decide(); // the World checks every set_weights against the observation it was decided on
-        }
+      fc.property(worldArb, (input) => {
+        const world = worldOf(input);
+        play(world, input.events);
         if (world.state.result) return;
         world.advance(world.observed.progressDeadlineMs + 1);
         world.run(30, (action) => isEnd(action) || world.state.phase === 'paused');
@@ -115,9 +157,10 @@ describe('rollout strategy properties', () => {
 
   it('an abort always ends with the stable revision at 100% (or a fail on a first deploy)', () => {
     fc.assert(
-      fc.property(worldArb, fc.nat(60), ({ strategy, desired, hasStable, release, events }, abortAt) => {
-        const world = new World(strategy, { desired, hasStable, release });
-        for (const event of events.slice(0, abortAt)) {
+      fc.property(worldArb, fc.nat(60), (input, abortAt) => {
+        const { hasStable } = input;
+        const world = worldOf(input);
+        for (const event of input.events.slice(0, abortAt)) {
           if (world.state.result) return;
           perturb(world, event);
           world.decide();
@@ -145,13 +188,34 @@ describe('rollout strategy properties', () => {
     );
   });
 
+  it('a refused gate ends the rollout, naming the gate and the moment; refused before the rollout, nothing started and no traffic moved', () => {
+    fc.assert(
+      fc.property(worldArb, (input) => {
+        const world = worldOf(input);
+        play(world, input.events);
+        walkOn(world, 200);
+        const refused = world.state.gates.find((record) => record.outcome === 'fail');
+        if (!refused) return;
+        expect(world.state.gates.at(-1)).toBe(refused);
+        const end = world.state.result;
+        expect(end && end.kind !== 'complete' ? end.reason : end?.kind).toBe(`gate ${refused.webhook} answered 503 ${strategies.momentText(refused)}`);
+        if (refused.stage === 'before_rollout') {
+          expect(end?.kind).toBe('fail');
+          expect(world.steps.some((step) => ['start_replicas', 'run_release', 'set_weights'].includes(step.action.kind))).toBe(false);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('canary: inconclusive or failing analysis never advances a step; steps apply in order; weights never go down before promotion', () => {
     const canaryWorld = worldArb.filter((input) => input.strategy.type === 'canary' && input.hasStable);
     fc.assert(
-      fc.property(canaryWorld, ({ strategy, desired, release, events }) => {
+      fc.property(canaryWorld, (input) => {
+        const { strategy } = input;
         if (strategy.type !== 'canary') return;
-        const world = new World(strategy, { desired, release });
-        for (const event of events) {
+        const world = worldOf({ ...input, hasStable: true });
+        for (const event of input.events) {
           if (world.state.result) break;
           perturb(world, event);
           const before = world.state;
@@ -163,13 +227,7 @@ describe('rollout strategy properties', () => {
             expect(after.targetWeight).toBeLessThanOrEqual(before.targetWeight);
           }
         }
-        // Then let it run on with passing analysis and a person promoting every pause, to walk every step.
-        for (let i = 0; i < 150 && !world.state.result; i += 1) {
-          world.advance(1);
-          world.verdict('pass');
-          if (world.state.phase === 'paused') world.observed.requests.promote = true;
-          world.decide();
-        }
+        walkOn(world, 150);
         // Each weight set is the running maximum of the weight steps walked so far, in order, then 100.
         let highest = 0;
         const allowed = strategy.steps.flatMap((step) => ('weight' in step ? [(highest = Math.max(highest, step.weight))] : []));

@@ -22,6 +22,8 @@ export interface WorldOptions {
   /** Replicas of the target fail to become healthy. */
   targetCrashes?: boolean;
   deadlineMs?: number;
+  /** How the n-th gate call ends: answered (pass or fail), or lost (no result ever comes back). Default: every gate passes. */
+  gate?: (n: number, request: strategies.GateRequest) => 'pass' | 'fail' | 'lost';
 }
 
 export interface Step {
@@ -35,6 +37,8 @@ export class World {
   state: strategies.RolloutState;
   readonly steps: Step[] = [];
   readonly options: WorldOptions;
+  /** Every gate call asked for, in order. */
+  readonly gateCalls: strategies.GateRequest[] = [];
 
   constructor(
     readonly strategy: Strategy,
@@ -72,6 +76,7 @@ export class World {
     const { state, action } = strategies.decide(this.strategy, this.state, observed);
     expect(JSON.parse(JSON.stringify(state))).toEqual(state);
     this.checkInvariants(action, observed);
+    this.checkGates(action, observed, state);
     this.state = state;
     this.steps.push({ action, observed, state });
     for (const name of ['promote', 'fullPromote', 'abort'] as const) if (state.consumedRequests[name]) this.observed.requests[name] = false;
@@ -113,9 +118,35 @@ export class World {
     }
   }
 
+  /** Nothing starts before every before_rollout gate passed; no canary or blue/green weight goes up before its gates passed. */
+  private checkGates(action: Action, observed: Observation, state: strategies.RolloutState): void {
+    const gates = this.strategy.gates ?? [];
+    const passed = (stage: strategies.GateStage, nextWeight: number) =>
+      gates.every((gate, index) => !gate.on.includes(stage) || state.gates.some((r) => r.gate === index && r.stage === stage && r.nextWeight === nextWeight && r.outcome === 'pass'));
+    if (action.kind === 'start_replicas' || action.kind === 'run_release') {
+      expect(passed('before_rollout', 0), `${action.kind} before every before_rollout gate passed`).toBe(true);
+    }
+    const gated = this.strategy.type === 'canary' || this.strategy.type === 'blue_green';
+    if (action.kind !== 'set_weights' || !gated || state.stableId === undefined || state.phase === 'rolling_back') return;
+    const next = action.weights.filter((w) => w.revisionId === 'rev_new').reduce((sum, w) => sum + w.weight, 0);
+    const now = observed.appliedWeights.filter((w) => w.revisionId === 'rev_new').reduce((sum, w) => sum + w.weight, 0);
+    if (next <= now) return;
+    const stage = next === 100 ? 'before_promotion' : 'before_weight_increase';
+    expect(passed(stage, next), `weight ${next} before every ${stage} gate passed`).toBe(true);
+  }
+
   private carryOut(action: Action): void {
     const { target, stable } = this.observed;
     switch (action.kind) {
+      case 'run_gate': {
+        const ending = this.options.gate?.(this.gateCalls.length, action.gate) ?? 'pass';
+        this.gateCalls.push(action.gate);
+        if (ending !== 'lost') {
+          const reason = ending === 'pass' ? 'answered 200' : 'answered 503';
+          this.observed.gate = { id: action.gate.id, outcome: ending, reason, at: this.observed.now };
+        }
+        break;
+      }
       case 'run_release':
         this.observed.releaseCommand = this.options.releaseFails ? 'failed' : 'succeeded';
         if (this.options.releaseFails) this.observed.releaseFailure = 'migration failed: relation "users" already exists';

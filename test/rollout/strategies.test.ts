@@ -267,3 +267,201 @@ describe('the progress deadline', () => {
     expect(world.run(5)).toMatchObject({ kind: 'rollback', reason: expect.stringContaining('inconclusive') });
   });
 });
+
+describe('webhook gates', () => {
+  const GATE = 'https://ci.example.com/maestro-gate';
+  const gated = (on: string[], extra: Record<string, unknown> = {}) =>
+    strategyOf({
+      type: 'canary',
+      steps: [{ weight: 10 }, { pause: '30s' }, { weight: 50 }],
+      watch: '0s',
+      gates: [{ webhook: GATE, on, timeout: '10s' }],
+      ...extra,
+    });
+  const calls = (world: World) => world.gateCalls.map((call) => [call.stage, call.currentWeight, call.nextWeight]);
+
+  it('asks every gate before the rollout, before each weight increase and before promotion, with the weights', () => {
+    const world = new World(gated(['before_rollout', 'before_weight_increase', 'before_promotion']));
+    expect(world.run().kind).toBe('complete');
+    expect(calls(world)).toEqual([
+      ['before_rollout', 0, 0],
+      ['before_weight_increase', 0, 10],
+      ['before_weight_increase', 10, 50],
+      ['before_promotion', 50, 100],
+    ]);
+    expect(kinds(world).slice(0, 2)).toEqual(['run_gate', 'start_replicas']);
+    expect(world.gateCalls[0]).toMatchObject({ webhook: GATE, timeoutMs: 10_000 });
+    // Each weight change comes right after its gate passed.
+    const order = kinds(world).filter((kind) => kind === 'run_gate' || kind === 'set_weights');
+    expect(order).toEqual(['run_gate', 'run_gate', 'set_weights', 'run_gate', 'set_weights', 'run_gate', 'set_weights']);
+    expect(world.state.gates.map((record) => record.outcome)).toEqual(['pass', 'pass', 'pass', 'pass']);
+  });
+
+  it('a gate answering 503 before raising the weight rolls the canary back with the reason', () => {
+    const world = new World(gated(['before_weight_increase']), { gate: (n) => (n === 1 ? 'fail' : 'pass') });
+    expect(world.run()).toEqual({ kind: 'rollback', reason: `gate ${GATE} answered 503 before raising canary weight to 50%` });
+    expect(world.weightOf('rev_old')).toBe(100);
+    expect(world.steps.filter((s) => s.action.kind === 'set_weights').map((s) => world.steps.indexOf(s))).toHaveLength(2);
+    expect(strategies.describeState(world.strategy, world.state).gates).toEqual([
+      { stage: 'before_weight_increase', webhook: GATE, nextWeight: 10, outcome: 'pass', reason: 'answered 200 before raising canary weight to 10%', at: expect.any(String) },
+      { stage: 'before_weight_increase', webhook: GATE, nextWeight: 50, outcome: 'fail', reason: 'answered 503 before raising canary weight to 50%', at: expect.any(String) },
+    ]);
+  });
+
+  it('a refusal before the rollout fails it before anything starts; the stable revision keeps all traffic', () => {
+    const world = new World(strategyOf({ type: 'rolling', gates: [{ webhook: GATE, on: ['before_rollout'] }] }), { release: 'pending', gate: () => 'fail' });
+    expect(world.run()).toEqual({ kind: 'fail', reason: `gate ${GATE} answered 503 before the rollout` });
+    expect(kinds(world)).toEqual(['run_gate', 'fail']);
+    expect(world.weightOf('rev_old')).toBe(100);
+  });
+
+  it('holds while the gate thinks, and asks again when an answer was lost (a restart)', () => {
+    const world = new World(gated(['before_rollout']), { gate: (n) => (n === 0 ? 'lost' : 'pass') });
+    const first = world.decide();
+    expect(first).toMatchObject({ kind: 'run_gate', gate: { stage: 'before_rollout' } });
+    const waiting = world.decide();
+    expect(waiting).toMatchObject({ kind: 'wait', untilMs: world.steps[0]!.observed.now + 10_000 + strategies.GATE_LOST_AFTER_MS, reason: `waiting for gate ${GATE} before the rollout` });
+    expect(strategies.describeState(world.strategy, world.state).gates).toMatchObject([{ outcome: 'pending', stage: 'before_rollout' }]);
+    const again = world.decide();
+    expect(again).toMatchObject({ kind: 'run_gate', gate: { stage: 'before_rollout' } });
+    expect(again.kind === 'run_gate' && first.kind === 'run_gate' && again.gate.id !== first.gate.id).toBe(true);
+    expect(world.run().kind).toBe('complete');
+  });
+
+  it('a result that comes after an abort changes nothing', () => {
+    const world = new World(gated(['before_weight_increase']), { gate: () => 'lost' });
+    world.run(50, (a) => a.kind === 'run_gate');
+    const asked = world.last;
+    world.observed.requests.abort = true;
+    expect(world.run(5)).toEqual({ kind: 'rollback', reason: 'aborted with maestro abort' });
+    if (asked?.kind === 'run_gate') world.observed.gate = { id: asked.gate.id, outcome: 'fail', reason: 'answered 503', at: world.observed.now };
+    expect(world.decide()).toEqual({ kind: 'rollback', reason: 'aborted with maestro abort' });
+  });
+
+  it('blue_green asks before promotion, after the promote; immediate only before the rollout', () => {
+    const blueGreen = new World(strategyOf({ type: 'blue_green', gates: [{ webhook: GATE, on: ['before_promotion'] }] }));
+    expect(blueGreen.run().kind).toBe('pause');
+    expect(blueGreen.gateCalls).toEqual([]);
+    blueGreen.observed.requests.promote = true;
+    expect(blueGreen.decide()).toMatchObject({ kind: 'run_gate', gate: { stage: 'before_promotion', currentWeight: 0, nextWeight: 100 } });
+    expect(blueGreen.run().kind).toBe('complete');
+    const refused = new World(strategyOf({ type: 'blue_green', auto_promote_after: '0s', gates: [{ webhook: GATE, on: ['before_promotion'] }] }), { gate: () => 'fail' });
+    // No traffic had moved: the deployment fails and the stable revision never stopped serving.
+    expect(refused.run()).toEqual({ kind: 'fail', reason: `gate ${GATE} answered 503 before promoting to 100%` });
+    expect(refused.weightOf('rev_old')).toBe(100);
+  });
+
+  it('a first deploy asks only the before_rollout gates', () => {
+    const world = new World(gated(['before_rollout', 'before_weight_increase', 'before_promotion']), { hasStable: false });
+    expect(world.run().kind).toBe('complete');
+    expect(calls(world)).toEqual([['before_rollout', 0, 0]]);
+  });
+});
+
+describe('provider errors: a metric source down holds the rollout on its own budget', () => {
+  const canary = strategyOf({ type: 'canary', steps: [{ weight: 20 }, { pause: '10s' }, { weight: 50 }], watch: '0s' });
+  const down = (world: World) => {
+    world.observed.analysis = { outcome: 'inconclusive', reason: 'PromQL "up": Prometheus at http://127.0.0.1:9090 is not reachable', at: world.observed.now, providerError: true };
+  };
+  /** One decision at `at` ms after `from` (the World's waits would otherwise move its clock to when they end). */
+  const decideAt = (world: World, from: number, at: number) => {
+    world.observed.now = from + at;
+    return world.decide();
+  };
+
+  it('60 s of provider errors hold the weight, neither pausing nor rolling back; passes then carry it to the end', () => {
+    const world = new World(canary);
+    world.run(50, (a) => a.kind === 'set_weights');
+    const from = world.observed.now;
+    for (let t = 0; t <= 60_000; t += 1000) {
+      world.observed.now = from + t;
+      down(world);
+      expect(decideAt(world, from, t).kind).toBe('wait');
+      expect(world.weightOf('rev_new')).toBe(20);
+    }
+    expect(world.state.providerErrors.count).toBe(61);
+    expect(world.state.inconclusive.count).toBe(0);
+    expect(world.state.failures).toBe(0);
+    expect(strategies.describeState(canary, world.state)).toMatchObject({
+      providerErrors: { count: 61, budgetMs: 120_000, reason: expect.stringContaining('not reachable') },
+      detail: expect.stringContaining('a metric source is failing'),
+    });
+    world.verdict('pass');
+    expect(world.run().kind).toBe('complete');
+    expect(kinds(world)).not.toContain('pause');
+  });
+
+  it('past the budget (2 minutes by default) the rollout pauses with an alert, never rolls back, even at the deadline', () => {
+    const world = new World(canary, { deadlineMs: 300_000 });
+    world.run(50, (a) => a.kind === 'set_weights');
+    const from = world.observed.now;
+    let t = 0;
+    for (; t <= 200_000; t += 1000) {
+      world.observed.now = from + t;
+      down(world);
+      if (decideAt(world, from, t).kind === 'pause') break;
+    }
+    expect(t).toBe(121_000);
+    expect(world.last).toMatchObject({ kind: 'pause', reason: expect.stringMatching(/^a metric source has been failing for 2m1s \(122 verdicts, budget 2m0s\).*not reachable.*held, not judged/) });
+    world.observed.now = from + 900_000;
+    down(world);
+    expect(decideAt(world, from, 900_000).kind).toBe('wait');
+    expect(world.weightOf('rev_new')).toBe(20);
+    world.observed.requests.promote = true;
+    world.verdict('pass');
+    expect(world.run().kind).toBe('complete');
+  });
+
+  it('analysis.provider_error_budget sets the budget', () => {
+    const short = strategyOf({ type: 'canary', steps: [{ weight: 20 }, { pause: '10s' }], analysis: { provider_error_budget: '30s' } });
+    const world = new World(short);
+    expect(world.state.limits.providerErrorSpanMs).toBe(30_000);
+    world.run(50, (a) => a.kind === 'set_weights');
+    const from = world.observed.now;
+    for (let t = 0; t <= 30_000; t += 1000) {
+      world.observed.now = from + t;
+      down(world);
+      decideAt(world, from, t);
+    }
+    expect(world.state.phase).not.toBe('paused');
+    world.observed.now = from + 31_000;
+    down(world);
+    expect(decideAt(world, from, 31_000).kind).toBe('pause');
+  });
+
+  it('at the progress deadline a failing source pauses the rollout instead of rolling it back', () => {
+    const world = new World(strategyOf({ type: 'canary', steps: [{ weight: 10 }, { pause: '5m' }] }), { deadlineMs: 120_000 });
+    world.state = { ...world.state, limits: { ...world.state.limits, providerErrorSpanMs: 3_600_000 } };
+    world.run(50, (a) => a.kind === 'set_weights');
+    const from = world.observed.now;
+    down(world);
+    decideAt(world, from, 0);
+    world.observed.now = from + 130_000;
+    down(world);
+    expect(decideAt(world, from, 130_000)).toMatchObject({ kind: 'pause', reason: expect.stringContaining('while a metric source was failing') });
+    expect(world.weightOf('rev_new')).toBe(10);
+  });
+
+  it('the budgets are separate: an outage does not use up the budget for too little data, nor the reverse', () => {
+    const world = new World(canary);
+    world.run(50, (a) => a.kind === 'set_weights');
+    const from = world.observed.now;
+    for (const t of [0, 10_000]) {
+      world.observed.now = from + t;
+      world.verdict('inconclusive', 'only 3 of 50 requests');
+      decideAt(world, from, t);
+    }
+    for (let t = 20_000; t < 80_000; t += 2000) {
+      world.observed.now = from + t;
+      down(world);
+      decideAt(world, from, t);
+    }
+    // Two short-of-data verdicts before a minute of outage, one after: not 3 verdicts over 30 s of lacking data.
+    world.observed.now = from + 80_000;
+    world.verdict('inconclusive', 'only 3 of 50 requests');
+    expect(decideAt(world, from, 80_000).kind).toBe('wait');
+    expect(world.state.phase).not.toBe('paused');
+    expect(world.state.inconclusive.count).toBe(1);
+    expect(world.state.providerErrors.count).toBe(0);
+  });
+});

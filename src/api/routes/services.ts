@@ -102,7 +102,30 @@ export function serviceRoutes(context: ApiContext): FastifyPluginAsyncZod {
               deployment: DeploymentView.nullable(),
               strategy: z.string().nullable(),
               state: z
-                .object({ phase: z.string(), step: z.number().optional(), steps: z.number().optional(), targetWeight: z.number(), detail: z.string() })
+                .object({
+                  phase: z.string(),
+                  step: z.number().optional(),
+                  steps: z.number().optional(),
+                  targetWeight: z.number(),
+                  detail: z.string(),
+                  gates: z
+                    .array(
+                      z.object({
+                        stage: z.string(),
+                        webhook: z.string(),
+                        nextWeight: z.number(),
+                        outcome: z.enum(['pass', 'fail', 'pending']),
+                        reason: z.string(),
+                        at: z.string(),
+                      }),
+                    )
+                    .optional()
+                    .describe('Each webhook gate asked so far, oldest first, and the one being asked'),
+                  providerErrors: z
+                    .object({ count: z.number(), since: z.string(), budgetMs: z.number(), reason: z.string() })
+                    .optional()
+                    .describe('Present while a metric source keeps failing: the rollout holds, and pauses once past budgetMs'),
+                })
                 .nullable(),
               weights: z.array(z.object({ revision: z.string(), weight: z.number() })),
               analysis: z.array(z.object({ outcome: z.string(), reason: z.string(), at: z.string().nullable() })),

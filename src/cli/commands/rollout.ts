@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { DeploymentView } from '../../server/index.js';
+import { formatDuration } from '../../common/index.js';
 import { isTerminal } from '../../store/index.js';
 import { ApiClient } from '../api-client.js';
 import { resolveCredentials } from '../credentials.js';
@@ -50,21 +51,39 @@ export function rolloutCommands(program: Command): void {
 interface RolloutStatusView {
   deployment: DeploymentView | null;
   strategy: string | null;
-  state: { phase: string; step?: number; steps?: number; targetWeight: number; detail: string } | null;
+  state: {
+    phase: string;
+    /** 1-based. */
+    step?: number;
+    steps?: number;
+    targetWeight: number;
+    detail: string;
+    gates?: Array<{ stage: string; webhook: string; nextWeight: number; outcome: string; reason: string; at: string }>;
+    providerErrors?: { count: number; since: string; budgetMs: number; reason: string };
+  } | null;
   weights: Array<{ revision: string; weight: number }>;
   analysis: Array<{ outcome: string; reason: string; at: string | null }>;
 }
 
+/** `12:03:07` of an ISO time, in the reader's time zone. */
+const clock = (iso: string): string => new Date(iso).toLocaleTimeString([], { hour12: false });
 
-function describe(view: RolloutStatusView): string[] {
+export function describeRolloutStatus(view: RolloutStatusView): string[] {
   if (!view.deployment) return ['no deployment yet'];
   const lines = [
     `deployment ${view.deployment.id}: ${view.deployment.status}${view.deployment.error ? ` (${view.deployment.error})` : ''}`,
-    `strategy   ${view.strategy}${view.state ? `: ${view.state.phase}${view.state.steps ? `, step ${(view.state.step ?? 0) + 1} of ${view.state.steps}` : ''} — ${view.state.detail}` : ''}`,
+    `strategy   ${view.strategy}${view.state ? `: ${view.state.phase}${view.state.steps ? `, step ${view.state.step ?? 1} of ${view.state.steps}` : ''} — ${view.state.detail}` : ''}`,
     `traffic    ${view.weights.map((w) => `${w.revision} ${w.weight}%`).join(', ') || 'none'}`,
   ];
   const latest = view.analysis.at(-1);
   if (latest) lines.push(`analysis   ${latest.outcome}: ${latest.reason}`);
+  const down = view.state?.providerErrors;
+  if (down) {
+    lines.push(
+      `source     failing since ${clock(down.since)} (${down.count} verdicts; the rollout holds, pauses after ${formatDuration(down.budgetMs)}, never rolls back for it): ${down.reason}`,
+    );
+  }
+  for (const gate of view.state?.gates ?? []) lines.push(`gate       ${gate.outcome} at ${clock(gate.at)}: ${gate.webhook} ${gate.reason}`);
   return lines;
 }
 
@@ -77,7 +96,7 @@ export function rolloutStatusCommand(program: Command): void {
       const client = new ApiClient(resolveCredentials());
       for (;;) {
         const view = await client.call<RolloutStatusView>('GET', `${target(flags)}/rollout`);
-        out.result(view, () => describe(view));
+        out.result(view, () => describeRolloutStatus(view));
         if (!flags.watch || !view.deployment || isTerminal(view.deployment.status)) return;
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }

@@ -13,7 +13,7 @@ import { parsePercent } from '../../manifest/index.js';
 import { LATENCY_BUCKETS_MS, quantileFromBuckets } from '../../router/index.js';
 import { formatMs, formatNumber, formatP, formatRate } from './format.js';
 import { binomialUpperTail, twoProportionTest, type ProportionTest } from './stats.js';
-import type { AnalysisCheck, CheckResult, Outcome, PromResult, RevisionSample, Verdict } from './types.js';
+import type { AnalysisCheck, CheckResult, Outcome, PromProblem, PromResult, RevisionSample, Verdict } from './types.js';
 
 export interface EvaluationInput {
   checks: AnalysisCheck[];
@@ -207,6 +207,12 @@ function requestRateCheck(check: MetricCheck, target: RevisionSample, thresholds
   return { check, name, outcome, reason: text, value: rate, figures: { requestsPerSecond: rate, requests: target.requests, durationMs: target.durationMs, limit: max } };
 }
 
+/**
+ * Problems of the source itself (down, erroring, refusing the query, answering nonsense). The others (no
+ * series yet, NaN from no traffic, several series) are the data's: inconclusive for want of a number.
+ */
+const PROVIDER_PROBLEMS: ReadonlySet<PromProblem> = new Set<PromProblem>(['unreachable', 'http_error', 'query_error', 'bad_response']);
+
 function prometheusCheck(check: PrometheusCheck, answers: Record<string, PromResult> | undefined): CheckResult {
   const name = checkName(check);
   const answer = answers?.[check.prometheus];
@@ -214,7 +220,16 @@ function prometheusCheck(check: PrometheusCheck, answers: Record<string, PromRes
     return { check, name, outcome: 'inconclusive', providerError: true, reason: `PromQL ${JSON.stringify(check.prometheus)} has no answer (no Prometheus configured, or it was not queried)`, value: null };
   }
   if (!answer.ok) {
-    return { check, name, outcome: 'inconclusive', providerError: true, reason: `PromQL ${JSON.stringify(check.prometheus)}: ${answer.reason}`, value: null, figures: { problem: answer.problem } };
+    const providerError = PROVIDER_PROBLEMS.has(answer.problem);
+    return {
+      check,
+      name,
+      outcome: 'inconclusive',
+      ...(providerError ? { providerError } : {}),
+      reason: `PromQL ${JSON.stringify(check.prometheus)}: ${answer.reason}`,
+      value: null,
+      figures: { problem: answer.problem },
+    };
   }
   const outcome: Outcome = answer.value > check.max ? 'fail' : 'pass';
   return {
@@ -287,6 +302,7 @@ export function evaluateChecks(input: EvaluationInput): Verdict {
     ...(Object.keys(prometheus).length > 0 ? { prometheus } : {}),
     minRequests: input.minRequests,
   };
-  const providerError = outcome === 'inconclusive' && checks.some((check) => check.providerError === true);
+  // Only when the source is the whole reason: a check that also lacks data is inconclusive for that, on its own budget.
+  const providerError = outcome === 'inconclusive' && checks.every((check) => check.outcome !== 'inconclusive' || check.providerError === true);
   return { outcome, reason, figures, checks, ...(providerError ? { providerError } : {}) };
 }

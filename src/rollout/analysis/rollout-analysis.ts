@@ -18,7 +18,8 @@ export interface AnalysisSpec {
 /**
  * The analysis a rollout runs: every interval, the router's figures for the new revision (and the one
  * it is compared with) since the analysis began, plus the checks' PromQL queries, judged into a verdict.
- * A source that cannot answer makes the verdict inconclusive, never a pass.
+ * A source that cannot answer makes the verdict inconclusive, never a pass, and marks it a provider error
+ * so the rollout spends its provider-error budget on it rather than its budget for lack of data.
  */
 export class RolloutAnalysis {
   private timer: NodeJS.Timeout | undefined;
@@ -41,8 +42,9 @@ export class RolloutAnalysis {
     return this.latestVerdict;
   }
 
+  /** Begins counting now; a router that cannot be read yet is a provider error, and counting begins once it can. */
   async start(): Promise<void> {
-    await this.source.start();
+    await this.source.start().catch((error: unknown) => this.unreadable(error));
     this.timer = setInterval(() => void this.evaluate(), this.spec.intervalMs);
     this.timer.unref();
   }
@@ -55,6 +57,7 @@ export class RolloutAnalysis {
     if (this.evaluating) return;
     this.evaluating = true;
     try {
+      if (!this.source.started) await this.source.start();
       const revisions = [this.spec.targetRevision, ...(this.spec.compareWith ? [this.spec.compareWith] : [])];
       const samples = await this.source.sample(revisions);
       const prometheus: Record<string, PromResult> = {};
@@ -71,13 +74,24 @@ export class RolloutAnalysis {
         ...(this.spec.compareWith ? { stable: samples[this.spec.compareWith]! } : {}),
         prometheus,
       });
-      this.record({ outcome: verdict.outcome, reason: verdict.reason, figures: verdict.figures, at: Date.now(), requests: samples[this.spec.targetRevision]!.requests });
+      this.record({
+        outcome: verdict.outcome,
+        reason: verdict.reason,
+        figures: verdict.figures,
+        at: Date.now(),
+        requests: samples[this.spec.targetRevision]!.requests,
+        ...(verdict.providerError ? { providerError: true } : {}),
+      });
     } catch (error) {
-      this.record({ outcome: 'inconclusive', reason: `the router's figures could not be read: ${errorMessage(error)}`, at: Date.now() });
-      this.logger.warn({ err: errorMessage(error) }, 'analysis could not read metrics');
+      this.unreadable(error);
     } finally {
       this.evaluating = false;
     }
+  }
+
+  private unreadable(error: unknown): void {
+    this.record({ outcome: 'inconclusive', reason: `the router's figures could not be read: ${errorMessage(error)}`, at: Date.now(), providerError: true });
+    this.logger.warn({ err: errorMessage(error) }, 'analysis could not read metrics');
   }
 
   private record(verdict: Verdict): void {

@@ -45,6 +45,6 @@ export interface Verdict {
   reason: string;
   figures: Record<string, unknown>;
   checks: CheckResult[];
-  /** True when an inconclusive outcome comes (at least partly) from a failing metric source. */
+  /** True when an inconclusive outcome comes only from failing metric sources (every inconclusive check is a provider error). */
   providerError?: boolean;
 }

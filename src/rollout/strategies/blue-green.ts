@@ -5,9 +5,11 @@
  */
 import { parseDuration } from '../../common/units.js';
 import type { Strategy } from '../../manifest/index.js';
+import { passGates } from './gates.js';
 import { act, enterPause, ensureTargetHealthy } from './helpers.js';
 import { decideImmediate } from './immediate.js';
 import type { Decision, RolloutObservation, RolloutState } from './types.js';
+import { sameWeights, split, weightOf } from './weights.js';
 
 type BlueGreen = Extract<Strategy, { type: 'blue_green' }>;
 
@@ -20,7 +22,7 @@ export function decideBlueGreen(strategy: BlueGreen, state: RolloutState, observ
     const { promote, fullPromote } = observed.requests;
     if (promote || fullPromote) {
       const consumed = { ...state.consumedRequests, promote, fullPromote };
-      return decideImmediate({ ...previewing, phase: 'promoting', consumedRequests: consumed }, observed, scaleDownMs);
+      return switchAfterGates(strategy, { ...previewing, phase: 'promoting', consumedRequests: consumed }, observed, scaleDownMs);
     }
     const autoMs = strategy.auto_promote_after === undefined ? undefined : parseDuration(strategy.auto_promote_after);
     if (autoMs === undefined) {
@@ -28,7 +30,20 @@ export function decideBlueGreen(strategy: BlueGreen, state: RolloutState, observ
     }
     const dueAt = previewing.healthyAt! + autoMs;
     if (observed.now < dueAt) return act(previewing, { kind: 'wait', untilMs: dueAt, reason: 'previewing until auto promote' });
-    return decideImmediate({ ...previewing, phase: 'promoting' }, observed, scaleDownMs);
+    return switchAfterGates(strategy, { ...previewing, phase: 'promoting' }, observed, scaleDownMs);
+  }
+  if (state.phase === 'promoting') return switchAfterGates(strategy, state, observed, scaleDownMs);
+  return decideImmediate(state, observed, scaleDownMs);
+}
+
+/** The switch, once the gates before promotion (if any) have passed. */
+function switchAfterGates(strategy: BlueGreen, state: RolloutState, observed: RolloutObservation, scaleDownMs: number): Decision {
+  if (!sameWeights(observed.appliedWeights, split(state.targetId, undefined, 100))) {
+    const starting = ensureTargetHealthy(state, observed);
+    if (starting) return starting;
+    const moment = { stage: 'before_promotion' as const, currentWeight: weightOf(observed.appliedWeights, state.targetId), nextWeight: 100 };
+    const gated = passGates(strategy, state, observed, moment);
+    if (gated) return gated;
   }
   return decideImmediate(state, observed, scaleDownMs);
 }

@@ -6,10 +6,11 @@
  */
 import { parseDuration } from '../../common/units.js';
 import type { CanaryStep, Strategy } from '../../manifest/index.js';
-import { analysisGate, holdReason, startAnalysis, stopAnalysis } from './analysis.js';
+import { alertDueAt, analysisGate, holdReason, startAnalysis, stopAnalysis } from './analysis.js';
+import { passGates } from './gates.js';
 import { act, enterPause, ensureTargetHealthy, finish, promoteAll, setWeights } from './helpers.js';
 import type { AnalysisRun, Decision, RolloutObservation, RolloutState } from './types.js';
-import { sameWeights, split } from './weights.js';
+import { sameWeights, split, weightOf } from './weights.js';
 
 type Canary = Extract<Strategy, { type: 'canary' }>;
 type StepAnalysis = Extract<CanaryStep, { analysis: unknown }>['analysis'];
@@ -40,14 +41,21 @@ function stepRun(strategy: Canary, step: StepAnalysis, stableId: string | undefi
   };
 }
 
+function allTraffic(state: RolloutState, observed: RolloutObservation): boolean {
+  return sameWeights(observed.appliedWeights, split(state.targetId, undefined, 100));
+}
+
+function promotionMoment(state: RolloutState, observed: RolloutObservation) {
+  return { stage: 'before_promotion' as const, currentWeight: weightOf(observed.appliedWeights, state.targetId), nextWeight: 100 };
+}
+
 function advance(state: RolloutState, now: number): RolloutState {
   return { ...state, step: state.step + 1, stepStartedAt: now };
 }
 
-/** Holding: nothing advances until the analysis passes; wake up in time for the inconclusive alert. */
+/** Holding: nothing advances until the analysis passes; wake up in time for the inconclusive or provider-error alert. */
 function hold(state: RolloutState, now: number): Decision {
-  const since = state.inconclusive.since;
-  const alertAt = since === undefined ? undefined : since + state.limits.inconclusiveSpanMs + 1;
+  const alertAt = alertDueAt(state);
   const timed = alertAt !== undefined && alertAt > now ? { untilMs: alertAt } : {};
   return act(state, { kind: 'wait', ...timed, reason: holdReason(state) });
 }
@@ -64,8 +72,11 @@ export function decideCanary(strategy: Canary, state: RolloutState, observed: Ro
   if (s.analysis === undefined) return startAnalysis(s, backgroundRun(strategy, s.stableId), now);
 
   if (s.phase === 'stepping' && observed.requests.fullPromote) {
-    // A person's `promote --full`: every remaining step (and any hold) skipped; failing analysis still rolls back.
+    // A person's `promote --full`: every remaining step (and any hold) skipped; failing analysis still rolls back,
+    // and the gates before promotion are still asked (a gate that takes a while then promotes like the last step).
     s = { ...s, step: steps.length, consumedRequests: { ...s.consumedRequests, fullPromote: true } };
+    const gated = !allTraffic(s, observed) && passGates(strategy, { ...s, phase: 'promoting' }, observed, promotionMoment(s, observed));
+    if (gated) return gated;
     const promoted = promoteAll(s, observed, 'maestro promote --full: all traffic to the new revision');
     if (promoted) return promoted;
     s = { ...s, phase: 'promoting' };
@@ -78,6 +89,11 @@ export function decideCanary(strategy: Canary, state: RolloutState, observed: Ro
     if ('weight' in step) {
       const weight = Math.max(s.targetWeight, step.weight);
       const wanted = split(s.targetId, s.stableId, weight);
+      const current = weightOf(observed.appliedWeights, s.targetId);
+      if (weight > current && !sameWeights(observed.appliedWeights, wanted)) {
+        const gated = passGates(strategy, s, observed, { stage: 'before_weight_increase', currentWeight: current, nextWeight: weight });
+        if (gated) return gated;
+      }
       const moved = setWeights({ ...s, targetWeight: weight }, observed, wanted, `${label}: ${weight}% to the new revision`);
       if (moved) return moved;
       s = advance({ ...s, targetWeight: weight }, now);
@@ -105,9 +121,10 @@ export function decideCanary(strategy: Canary, state: RolloutState, observed: Ro
   }
 
   if (s.phase === 'stepping') s = { ...s, phase: 'promoting' };
-  const allIn = sameWeights(observed.appliedWeights, split(s.targetId, undefined, 100));
-  if (!allIn) {
+  if (!allTraffic(s, observed)) {
     if (analysisGate(s) === 'hold') return hold(s, now);
+    const gated = passGates(strategy, s, observed, promotionMoment(s, observed));
+    if (gated) return gated;
     const promoted = promoteAll(s, observed, 'canary steps done: all traffic to the new revision');
     if (promoted) return promoted;
   }

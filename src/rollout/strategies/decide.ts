@@ -3,17 +3,26 @@
  * analysis verdicts, the progress deadline and pauses are handled here alike; the rest is the strategy's.
  * Pure: the controller's clock arrives in the observation, nothing is read or written.
  */
-import { formatDuration } from '../../common/units.js';
+import { formatDuration, parseDuration } from '../../common/units.js';
 import type { Strategy } from '../../manifest/index.js';
 import { analysisGate, judgeVerdict } from './analysis.js';
 import { decideBlueGreen } from './blue-green.js';
 import { decideCanary } from './canary.js';
+import { passGates, shownWebhook, takeGateResult } from './gates.js';
 import { act, beginRollback, continueRollback, failNow, failOrRollback } from './helpers.js';
 import { decideImmediate } from './immediate.js';
 import { decideRolling } from './rolling.js';
 import type { Decision, RolloutLimits, RolloutObservation, RolloutState } from './types.js';
 
-export const DEFAULT_LIMITS: RolloutLimits = { failureLimit: 1, inconclusiveLimit: 3, inconclusiveSpanMs: 30_000 };
+/** A metric source may fail for 2 minutes (a Prometheus restart, a network blip) before a person is alerted. */
+export const DEFAULT_LIMITS: RolloutLimits = { failureLimit: 1, inconclusiveLimit: 3, inconclusiveSpanMs: 30_000, providerErrorSpanMs: 120_000 };
+
+/** Limits the manifest sets for this strategy. */
+function strategyLimits(strategy: Strategy): Partial<RolloutLimits> {
+  if (strategy.type !== 'canary' || strategy.analysis.provider_error_budget === undefined) return {};
+  const budget = parseDuration(strategy.analysis.provider_error_budget);
+  return budget === undefined ? {} : { providerErrorSpanMs: budget };
+}
 
 const NOTHING_CONSUMED = { promote: false, fullPromote: false, abort: false };
 
@@ -32,14 +41,23 @@ export function initialState(strategy: Strategy, observed: RolloutObservation, l
     stepStartedAt: observed.now,
     failures: 0,
     inconclusive: { count: 0 },
+    providerErrors: { count: 0 },
+    gates: [],
     keptWarm: false,
     consumedRequests: { ...NOTHING_CONSUMED },
-    limits: { ...DEFAULT_LIMITS, ...limits },
+    limits: { ...DEFAULT_LIMITS, ...strategyLimits(strategy), ...limits },
   };
 }
 
 export function decide(strategy: Strategy, previous: RolloutState, observed: RolloutObservation): Decision {
-  let state: RolloutState = { ...previous, consumedRequests: { ...NOTHING_CONSUMED } };
+  // A state saved before gates and provider errors were tracked lacks their fields.
+  let state: RolloutState = {
+    ...previous,
+    providerErrors: previous.providerErrors ?? { count: 0 },
+    gates: previous.gates ?? [],
+    limits: { ...DEFAULT_LIMITS, ...previous.limits },
+    consumedRequests: { ...NOTHING_CONSUMED },
+  };
   if (state.result) return act(state, state.result);
 
   if (observed.requests.abort) {
@@ -48,7 +66,19 @@ export function decide(strategy: Strategy, previous: RolloutState, observed: Rol
   }
   if (state.phase === 'rolling_back') return continueRollback(state, observed);
 
+  const gated = takeGateResult(state, observed);
+  if (gated.decision) return gated.decision;
+  state = gated.state;
+
   if (state.phase === 'releasing') {
+    // Nothing has started yet, so there is nothing to hold: a rollout that cannot begin in time fails.
+    if (observed.now - state.deadlineFrom > observed.progressDeadlineMs) {
+      const waitingOn = state.pendingGate ? `gate ${shownWebhook(state.pendingGate.webhook)} gave no answer` : 'the release command did not finish';
+      return failNow(state, `no progress within the ${formatDuration(observed.progressDeadlineMs)} deadline before the rollout began (${waitingOn}); nothing was changed`);
+    }
+    // Gates come first: a refusal leaves everything as it was, the release command included.
+    const before = passGates(strategy, state, observed, { stage: 'before_rollout', currentWeight: 0, nextWeight: 0 });
+    if (before) return before;
     // The release command runs once, before any replica of the new code starts; if it fails nothing moves.
     if (observed.releaseCommand === 'failed') return failNow(state, observed.releaseFailure ?? 'the release command failed');
     if (observed.releaseCommand === 'pending') {
@@ -98,11 +128,14 @@ function overdueDecision(state: RolloutState, observed: RolloutObservation): Dec
   if (elapsed <= observed.progressDeadlineMs) return undefined;
   const verdict = state.analysis ? state.lastVerdict : undefined;
   const deadline = formatDuration(observed.progressDeadlineMs);
-  if (verdict && verdict.outcome !== 'pass') {
+  // A metric source that is down says nothing about the release: that holds and alerts, it never rolls back.
+  if (verdict && verdict.outcome !== 'pass' && !verdict.providerError) {
     return beginRollback(state, observed, `no progress within ${deadline} while analysis was ${verdict.outcome}: ${verdict.reason}`, verdict.figures);
   }
   if (state.phase === 'paused') return undefined;
-  const reason = `no progress within the ${deadline} deadline (stuck in ${state.phase}); promote to go on or abort`;
+  const reason = verdict?.providerError
+    ? `no progress within the ${deadline} deadline while a metric source was failing: ${verdict.reason}; promote to go on or abort`
+    : `no progress within the ${deadline} deadline (stuck in ${state.phase}); promote to go on or abort`;
   return act(
     { ...state, phase: 'paused', pause: { kind: 'alert', reason, since: observed.now, announced: true, resume: state.phase, skipStep: false } },
     { kind: 'pause', reason },
@@ -120,7 +153,16 @@ function resume(state: RolloutState, observed: RolloutObservation): RolloutState
   const consumedRequests = { ...state.consumedRequests, promote, fullPromote };
   if (pause.kind === 'alert') {
     // The person looked and chose to go on: the doubtful verdicts so far no longer hold the rollout.
-    return { ...state, phase: pause.resume, pause: undefined, deadlineFrom: now, lastVerdict: undefined, inconclusive: { count: 0 }, consumedRequests };
+    return {
+      ...state,
+      phase: pause.resume,
+      pause: undefined,
+      deadlineFrom: now,
+      lastVerdict: undefined,
+      inconclusive: { count: 0 },
+      providerErrors: { count: 0 },
+      consumedRequests,
+    };
   }
   const deadlineFrom = state.deadlineFrom + (now - pause.since);
   const step = pause.skipStep ? state.step + 1 : state.step;

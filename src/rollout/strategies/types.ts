@@ -3,9 +3,14 @@
  * `decide`, carries out the ONE returned action, persists the returned state and observes again.
  * Everything here is plain data so the state can be stored as JSON and a decision replayed.
  */
-import type { AnalysisCheck } from '../../manifest/index.js';
+import type { AnalysisCheck, Strategy } from '../../manifest/index.js';
 
 export type Outcome = 'pass' | 'fail' | 'inconclusive';
+
+/** A webhook gate as the manifest gives it. */
+export type Gate = NonNullable<Strategy['gates']>[number];
+/** The moments of a rollout a gate is asked about. */
+export type GateStage = Gate['on'][number];
 
 export interface Verdict {
   outcome: Outcome;
@@ -16,6 +21,43 @@ export interface Verdict {
   at?: number;
   /** Requests the new revision served in the analysed window; a pass below the analysis' min_requests is not yet a pass. */
   requests?: number;
+  /** Inconclusive because a metric source failed (unreachable, a query refused, unreadable figures), not for lack of data. */
+  providerError?: boolean;
+}
+
+/** One call of a webhook gate, as the controller is asked to make it; its result comes back with the same `id`. */
+export interface GateRequest {
+  id: string;
+  /** Which of the strategy's gates (its index in `gates`). */
+  gate: number;
+  stage: GateStage;
+  webhook: string;
+  timeoutMs: number;
+  /** The control plane's environment variable holding the signing secret, if the gate has one. */
+  secretEnv?: string;
+  /** The new revision's share of traffic now, and the share it gets once the gate passes. */
+  currentWeight: number;
+  nextWeight: number;
+}
+
+/** How a gate call ended: 2xx passes; any other status, no connection or no answer in time fails. */
+export interface GateResult {
+  id: string;
+  outcome: 'pass' | 'fail';
+  /** What happened, e.g. `answered 503` or `did not answer within 10s`. */
+  reason: string;
+  at: number;
+}
+
+/** A gate's answer kept in the rollout state, for `maestro rollout status` and so a passed gate is not asked again. */
+export interface GateRecord {
+  gate: number;
+  stage: GateStage;
+  webhook: string;
+  nextWeight: number;
+  outcome: 'pass' | 'fail';
+  reason: string;
+  at: number;
 }
 
 export interface RevisionView {
@@ -39,6 +81,8 @@ export interface RolloutObservation {
   releaseFailure?: string;
   /** Latest verdict of the analysis the controller runs while `state.analysis` is set. */
   analysis?: Verdict;
+  /** The latest gate call that ended; it counts when its id is the one `state.pendingGate` waits for. */
+  gate?: GateResult;
   /** From `maestro promote [--full]` / `maestro abort`; the controller clears those `state.consumedRequests` names. */
   requests: { promote: boolean; fullPromote: boolean; abort: boolean };
   /** No rollout stays in progress longer: it ends promoted, rolled back, or paused with an alert. */
@@ -49,6 +93,8 @@ export type Weights = Array<{ revisionId: string; weight: number }>;
 
 export type RolloutAction =
   | { kind: 'run_release'; revisionId: string }
+  /** Ask a webhook gate (in the background); its result comes back as `observation.gate`. */
+  | { kind: 'run_gate'; gate: GateRequest }
   | { kind: 'start_replicas'; revisionId: string; count: number }
   | { kind: 'stop_replicas'; revisionId: string; count: number }
   | { kind: 'await_healthy'; revisionId: string }
@@ -84,6 +130,8 @@ export interface RolloutLimits {
   /** Consecutive inconclusive verdicts that, spanning more than `inconclusiveSpanMs`, pause the rollout with an alert. */
   inconclusiveLimit: number;
   inconclusiveSpanMs: number;
+  /** Consecutive provider-error verdicts spanning more than this pause the rollout with an alert (never roll it back). */
+  providerErrorSpanMs: number;
 }
 
 export interface AnalysisRun {
@@ -97,7 +145,7 @@ export interface AnalysisRun {
 
 export interface PauseInfo {
   /** `manual`: the strategy asked for a person (pause {}, blue_green without auto promote): no deadline applies.
-   * `alert`: something needs looking at (inconclusive analysis, deadline passed). */
+   * `alert`: something needs looking at (inconclusive analysis, a metric source down, deadline passed). */
   kind: 'manual' | 'alert';
   reason: string;
   since: number;
@@ -130,10 +178,17 @@ export interface RolloutState {
   /** Set while the controller must run an analysis; the controller stops it when this is cleared by stop_analysis. */
   analysis?: AnalysisRun;
   failures: number;
+  /** Consecutive verdicts inconclusive for lack of data (too few requests, no series yet). */
   inconclusive: { count: number; since?: number };
+  /** Consecutive verdicts inconclusive because a metric source failed: a budget of their own, apart from the above. */
+  providerErrors: { count: number; since?: number; reason?: string };
   /** `at` of the last verdict taken in, so the same verdict seen again is not counted twice. */
   verdictSeenAt?: number;
-  lastVerdict?: { outcome: Outcome; reason: string; figures?: Record<string, unknown>; at: number };
+  lastVerdict?: { outcome: Outcome; reason: string; figures?: Record<string, unknown>; at: number; providerError?: true };
+  /** Every gate answer so far, in order. */
+  gates: GateRecord[];
+  /** The gate call the rollout waits for; `requestedAt` tells a call lost in a restart from a slow one. */
+  pendingGate?: GateRequest & { requestedAt: number };
   pause?: PauseInfo;
   rollback?: { reason: string; figures?: Record<string, unknown> };
   keptWarm: boolean;
@@ -155,4 +210,8 @@ export interface StateDescription {
   steps?: number;
   targetWeight: number;
   detail: string;
+  /** Each gate asked so far (and the one being asked), oldest first. */
+  gates: Array<{ stage: GateStage; webhook: string; nextWeight: number; outcome: 'pass' | 'fail' | 'pending'; reason: string; at: string }>;
+  /** Present while the metric sources keep failing. */
+  providerErrors?: { count: number; since: string; budgetMs: number; reason: string };
 }
