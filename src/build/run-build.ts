@@ -19,7 +19,8 @@ import {
   type StepPriority,
   type StepSandboxOptions,
 } from './sandbox/index.js';
-import { stepEnvironment } from './step-env.js';
+import { cachedToolsOf, workFolders } from './cache/index.js';
+import { checkEnvironment, stepEnvironment } from './step-env.js';
 import { normalizeEntryPath } from './tree-paths.js';
 import { unpackSource, type UnpackLimits } from './unpack.js';
 
@@ -85,13 +86,12 @@ export const DEFAULT_SOURCE_LIMITS: UnpackLimits = { maxBytes: 1024 ** 3, maxFil
 
 export async function runBuild(input: RunBuildInput): Promise<RunBuildResult> {
   const servicePath = normalizeEntryPath(input.servicePath, 'service path');
-  const sourceDir = join(input.workDir, 'source');
-  const home = join(input.workDir, 'home');
+  const { source: sourceDir, home } = workFolders(input.workDir);
   const sourceDateEpoch = input.sourceDateEpoch ?? 0;
   if (!Number.isSafeInteger(sourceDateEpoch) || sourceDateEpoch < 0) {
     throw new MaestroError('validation_error', `sourceDateEpoch must be a whole number of seconds since 1970, got ${String(sourceDateEpoch)}`);
   }
-  const env = stepEnvironment(home, { SOURCE_DATE_EPOCH: String(sourceDateEpoch), ...input.env });
+  checkEnvironment(input.env);
   const sandbox = await buildSandbox(input.sandbox);
   // Leftovers of an earlier attempt in the same folder would otherwise mix into this build.
   await rm(sourceDir, { recursive: true, force: true });
@@ -101,6 +101,10 @@ export async function runBuild(input: RunBuildInput): Promise<RunBuildResult> {
     maxBytes: input.limits?.maxBytes ?? DEFAULT_SOURCE_LIMITS.maxBytes,
     maxFiles: input.limits?.maxFiles ?? DEFAULT_SOURCE_LIMITS.maxFiles,
   });
+
+  // Go and Cargo download under HOME in the work folder, never into the artifact (see tool-caches.ts).
+  const tools = await cachedToolsOf(sourceDir, servicePath);
+  const env = stepEnvironment(home, { SOURCE_DATE_EPOCH: String(sourceDateEpoch), ...input.env }, { tools });
 
   const artifactDir = servicePath === '' ? sourceDir : join(sourceDir, servicePath);
   const found = await stat(artifactDir).catch(() => undefined);

@@ -1,9 +1,11 @@
 /**
  * The environment a build step sees: scrubbed down to a known few variables plus what the service
- * asks for, so a build does not depend on (or leak) whatever the control plane happens to have.
+ * asks for, so a build does not depend on (or leak) whatever the control plane happens to have;
+ * for a Go or Cargo service, also where those tools keep their downloads (see tool-caches.ts).
  */
 import { dirname } from 'node:path';
 import { MaestroError } from '../common/index.js';
+import { toolCacheEnvironment, type CachedTool } from './cache/tool-caches.js';
 
 const FALLBACK_PATH = '/usr/local/bin:/usr/bin:/bin';
 const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -11,15 +13,23 @@ const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function stepEnvironment(
   home: string,
   extra: Record<string, string>,
-  inherited: NodeJS.ProcessEnv = process.env,
-  nodeBinary: string = process.execPath,
+  options: { tools?: readonly CachedTool[]; inherited?: NodeJS.ProcessEnv; nodeBinary?: string } = {},
 ): Record<string, string> {
   checkEnvironment(extra);
+  const inherited = options.inherited ?? process.env;
   // The node that runs Maestro comes first, so `node` and `npm` in a step are the ones Maestro runs on.
-  const nodeDir = dirname(nodeBinary);
+  const nodeDir = dirname(options.nodeBinary ?? process.execPath);
   const path = inherited.PATH || FALLBACK_PATH;
   const searchPath = path.split(':').includes(nodeDir) ? path : `${nodeDir}:${path}`;
-  return { PATH: searchPath, HOME: home, LANG: 'C.UTF-8', TZ: 'UTC', CI: '1', ...extra };
+  return {
+    PATH: searchPath,
+    HOME: home,
+    LANG: 'C.UTF-8',
+    TZ: 'UTC',
+    CI: '1',
+    ...extra,
+    ...toolCacheEnvironment(home, options.tools ?? [], extra, inherited),
+  };
 }
 
 export function checkEnvironment(env: Record<string, string>): void {

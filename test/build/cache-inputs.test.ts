@@ -214,7 +214,12 @@ describe('lockfiles and toolchain', () => {
     const keys = await serviceCacheKeys({ sourceRoot: root, servicePath: 'apps/app-a', install: 'npm ci', command: 'npm run build', env: { NODE_ENV: 'production' } });
     expect(keys.dependenciesCacheable).toBe(true);
     expect(keys.toolchain.node).toBe(process.version);
-    expect(keys.dependencyPaths).toEqual(['apps/app-a/node_modules', 'node_modules', 'packages/lib/node_modules', 'packages/util/node_modules']);
+    expect(keys.dependencyPaths).toEqual([
+      'source/apps/app-a/node_modules',
+      'source/node_modules',
+      'source/packages/lib/node_modules',
+      'source/packages/util/node_modules',
+    ]);
     const again = await serviceCacheKeys({ sourceRoot: root, servicePath: 'apps/app-a', install: 'npm ci', command: 'npm run build', env: { NODE_ENV: 'production' } });
     expect(again.buildOutputKey).toBe(keys.buildOutputKey);
     // A source change moves the output key, not the dependency key.
@@ -236,8 +241,29 @@ describe('lockfiles and toolchain', () => {
     expect(keys.lockfiles).toEqual([]);
   });
 
-  it('places node_modules at the root and a Python service\'s virtualenv in its folder', () => {
-    expect(dependencyPathsFor({ servicePath: 'api', kinds: ['pip', 'python'], packages: [] })).toEqual(['api/.venv']);
-    expect(dependencyPathsFor({ servicePath: '', kinds: ['node', 'npm'], workspaceRoot: '', packages: [] })).toEqual(['node_modules']);
+  it('places node_modules at the root and a Python service\'s virtualenv in its folder, in the source tree', () => {
+    expect(dependencyPathsFor({ servicePath: 'api', kinds: ['pip', 'python'], packages: [] })).toEqual(['source/api/.venv']);
+    expect(dependencyPathsFor({ servicePath: '', kinds: ['node', 'npm'], workspaceRoot: '', packages: [] })).toEqual(['source/node_modules']);
+  });
+
+  it('keeps Go\'s module cache and Cargo\'s downloads under the steps\' HOME, outside the source tree', () => {
+    expect(dependencyPathsFor({ servicePath: 'api', kinds: ['go'], packages: [] })).toEqual(['home/go/bin', 'home/go/pkg/mod']);
+    expect(dependencyPathsFor({ servicePath: '', kinds: ['cargo', 'rustc'], packages: [] })).toEqual([
+      'home/.cargo/.crates.toml',
+      'home/.cargo/.crates2.json',
+      'home/.cargo/bin',
+      'home/.cargo/git/db',
+      'home/.cargo/registry/cache',
+      'home/.cargo/registry/index',
+    ]);
+    // A Go backend that also builds its assets with npm keeps both.
+    expect(dependencyPathsFor({ servicePath: 'api', kinds: ['go', 'node', 'npm'], packages: [] })).toEqual(['home/go/bin', 'home/go/pkg/mod', 'source/api/node_modules']);
+  });
+
+  it('takes go.mod as a lockfile: with minimal version selection it pins the versions, go.sum only their hashes', async () => {
+    await writeTree(root, { 'api/go.mod': 'module example.com/api\n', 'api/go.sum': '', 'api/main.go': 'package main' });
+    const found = await findLockfiles(root, 'api');
+    expect(found.map((lockfile) => lockfile.path)).toEqual(['api/go.mod', 'api/go.sum']);
+    expect(toolchainKindsFor(found.map((lockfile) => lockfile.path))).toEqual(['go']);
   });
 });

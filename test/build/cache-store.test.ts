@@ -108,6 +108,23 @@ describe('dependency cache', () => {
     expect(await cache.restoreDependencies(key('ws'), target, ['node_modules'])).toBe('miss');
   });
 
+  it('replaces an entry saved with other folders, so a new layout is a hit from its second build on', async () => {
+    const cache = openCache();
+    const old = await project('old-layout', NODE_MODULES);
+    expect((await cache.saveDependencies(key('deps'), old, ['node_modules'])).status).toBe('saved');
+    const oldBlobs = await blobFiles();
+
+    const moved = await project('new-layout', { 'source/node_modules/left-pad/index.js': 'module.exports = (s) => s' });
+    const target = await project('target', {});
+    expect(await cache.restoreDependencies(key('deps'), target, ['source/node_modules'])).toBe('miss');
+    expect((await cache.saveDependencies(key('deps'), moved, ['source/node_modules'])).status).toBe('saved');
+    expect(await cache.restoreDependencies(key('deps'), target, ['source/node_modules'])).toBe('hit');
+    expect(await readFile(join(target, 'source/node_modules/left-pad/index.js'), 'utf8')).toBe('module.exports = (s) => s');
+    // The replaced archive is gone with its entry.
+    expect((await blobFiles()).filter((blob) => oldBlobs.includes(blob))).toEqual([]);
+    expect((await cache.stats()).entries).toBe(1);
+  });
+
   it('keeps links that leave the folder (a virtualenv\'s interpreter) by recreating them', async () => {
     const cache = openCache();
     const built = await project('built', { '.venv/lib/site.py': 'x', '.venv/pyvenv.cfg': 'home = /usr/bin' });

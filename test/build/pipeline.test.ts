@@ -1,36 +1,18 @@
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ContentStore, packSource, runPipeline, looksTransient, StepFailure } from '../../src/build/index.js';
-import { openStore, type Store } from '../../src/store/index.js';
+import { packSource, runPipeline, looksTransient, StepFailure } from '../../src/build/index.js';
+import { openPipelineHarness, type PipelineHarness } from './pipeline-harness.js';
 
 describe('the build pipeline', () => {
+  let harness: PipelineHarness;
   let root: string;
-  let store: Store;
-  let artifacts: ContentStore;
   let archive: string;
-  let counter = 0;
-
-  async function newBuild(): Promise<string> {
-    counter += 1;
-    const project = await store.projects.ensure(`pipeline-${counter}`);
-    const service = await store.services.ensure(project.id, 'web');
-    const environment = await store.environments.ensure(project.id, 'production');
-    const { deployment } = await store.deployments.createOrGetInProgress({
-      projectId: project.id,
-      serviceId: service.id,
-      environmentId: environment.id,
-      sourceDigest: 'c'.repeat(64),
-      config: {},
-    });
-    return (await store.builds.create({ deploymentId: deployment.id, sourceDigest: 'c'.repeat(64) })).id;
-  }
+  const newBuild = () => harness.newBuild();
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'maestro-pipeline-'));
-    store = await openStore({ dataDir: join(root, 'data') });
-    artifacts = new ContentStore(join(root, 'artifacts'));
+    harness = await openPipelineHarness('maestro-pipeline-');
+    root = harness.root;
     const app = join(root, 'app');
     await mkdir(app, { recursive: true });
     await writeFile(join(app, 'index.js'), 'console.log("hi")\n');
@@ -38,12 +20,11 @@ describe('the build pipeline', () => {
     archive = (await packSource(app, { outFile: join(root, 'source.tar.gz') })).archive;
   });
   afterAll(async () => {
-    await store.close();
-    await rm(root, { recursive: true, force: true });
+    await harness.close();
   });
 
   const run = (buildId: string, workDir: string, extra: Partial<Parameters<typeof runPipeline>[2]> = {}) =>
-    runPipeline(store, artifacts, {
+    runPipeline(harness.store, harness.artifacts, {
       buildId,
       sourceArchive: archive,
       workDir,
@@ -79,7 +60,7 @@ describe('the build pipeline', () => {
     await writeFile(allowed, '');
     const resumed = await run(buildId, workDir, steps);
     expect((await readFile(installs, 'utf8')).trim().split('\n')).toEqual(['ran']);
-    const recorded = await store.buildSteps.list(buildId);
+    const recorded = await harness.store.buildSteps.list(buildId);
     expect(recorded.map((s) => [s.name, s.status, s.attempt])).toEqual([
       ['install', 'succeeded', 1],
       ['build', 'succeeded', 2],

@@ -71,7 +71,10 @@ export interface BuildCacheOptions {
   unpackLimits?: UnpackLimits;
 }
 
-/** Left out of build output at any depth: dependency folders have their own cache, the rest is not output. */
+/**
+ * Left out of build output at any depth: dependency folders have their own cache, the rest is not
+ * output. The one list: the pipeline leaves the same names out of what it offers to save.
+ */
 export const DEFAULT_OUTPUT_EXCLUDES = ['.git', '.maestro', '.venv', 'node_modules'] as const;
 
 /** Archives no entry refers to are only deleted this long after they were written (a save may be about to list them). */
@@ -261,8 +264,10 @@ export class BuildCache {
   private async save(kind: CacheKind, key: string, sourceDir: string, paths: string[], exclude: ReadonlySet<string>): Promise<SaveOutcome> {
     checkKey(key);
     const id = entryId(kind, key);
+    // An entry of other paths is never restored (a new layout of the work folder, say): it is replaced.
+    const holdsThese = (entry: CacheEntry | undefined): entry is CacheEntry => entry !== undefined && (kind === 'output' || samePaths(entry.paths, paths));
     const known = (await this.index.read()).entries[id];
-    if (known) return { status: 'exists', bytes: known.size, digest: known.digest, evicted: 0 };
+    if (holdsThese(known)) return { status: 'exists', bytes: known.size, digest: known.digest, evicted: 0 };
 
     let stored: { digest: string; size: number };
     let collected: Awaited<ReturnType<typeof collectPaths>>;
@@ -282,7 +287,7 @@ export class BuildCache {
 
     return this.index.update(async (index): Promise<SaveOutcome> => {
       const raced = index.entries[id];
-      if (raced) {
+      if (holdsThese(raced)) {
         await this.deleteIfUnused(index, stored.digest);
         return { status: 'exists', bytes: raced.size, digest: raced.digest, evicted: 0 };
       }
@@ -293,6 +298,7 @@ export class BuildCache {
       // Eviction elsewhere may have deleted these same bytes between the write and now.
       if (!(await this.store.has(stored.digest))) return skipped('the archive was removed while it was being saved');
       const now = this.now();
+      const replaced = index.entries[id];
       index.entries[id] = {
         kind,
         key,
@@ -304,6 +310,7 @@ export class BuildCache {
         createdAt: now,
         lastUsedAt: now,
       };
+      if (replaced !== undefined) await this.deleteIfUnused(index, replaced.digest);
       const { removed } = await this.evictWithin(index, this.maxBytes, new Set([id]));
       return { status: 'saved', bytes: stored.size, digest: stored.digest, evicted: removed };
     });

@@ -1,7 +1,7 @@
 /**
  * Build caches: keys (pure), the digest of a service's build inputs, the dependency and build
- * output cache with LRU eviction and checksum-verified restores, and the data directory's disk
- * ceiling.
+ * output cache with LRU eviction and checksum-verified restores, the work folder's layout (where Go
+ * and Cargo download to), and the data directory's disk ceiling.
  */
 export {
   dependencyKey,
@@ -16,6 +16,16 @@ export { serviceInputsDigest, type ServiceInputs } from './inputs.js';
 export { serviceCacheKeys, dependencyPathsFor, type ServiceCacheKeys, type ServiceCacheKeysInput } from './service-keys.js';
 export { findLockfiles, isLockfileName, toolchainKindsFor, LOCKFILE_NAMES } from './lockfiles.js';
 export { toolchainVersions, TOOLCHAIN_KINDS, NOT_INSTALLED } from './toolchain.js';
+export {
+  cachedToolsFor,
+  cachedToolsOf,
+  toolCacheEnvironment,
+  toolCachePaths,
+  workFolders,
+  WORK_HOME_FOLDER,
+  WORK_SOURCE_FOLDER,
+  type CachedTool,
+} from './tool-caches.js';
 export { matchWorkspaceFolders, workspaceDependencies, type PackageFacts, type WorkspaceMember } from './workspace.js';
 export {
   BuildCache,

@@ -19,6 +19,7 @@ export const LOCKFILE_NAMES = [
   'poetry.lock',
   'uv.lock',
   'Pipfile.lock',
+  'go.mod',
   'go.sum',
   'Gemfile.lock',
   'Cargo.lock',
@@ -51,6 +52,8 @@ const TOOLS_BY_LOCKFILE: Record<string, string[]> = {
   'poetry.lock': ['python', 'poetry'],
   'uv.lock': ['python', 'uv'],
   'Pipfile.lock': ['python', 'pipenv'],
+  // go.mod pins the versions (minimal version selection), go.sum only their hashes.
+  'go.mod': ['go'],
   'go.sum': ['go'],
   'Gemfile.lock': ['ruby', 'bundler'],
   'Cargo.lock': ['cargo', 'rustc'],

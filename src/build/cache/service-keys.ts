@@ -6,11 +6,12 @@ import type { LockfileDigest } from './keys.js';
 import { buildOutputKey, currentPlatform, dependencyKey } from './keys.js';
 import { findLockfiles, toolchainKindsFor } from './lockfiles.js';
 import { serviceInputsDigest, type ServiceInputs } from './inputs.js';
+import { cachedToolsFor, toolCachePaths, WORK_SOURCE_FOLDER } from './tool-caches.js';
 import { toolchainVersions } from './toolchain.js';
 import { normalizeEntryPath } from '../tree-paths.js';
 
 export interface ServiceCacheKeysInput {
-  /** The unpacked source tree (before install). */
+  /** The unpacked source tree (before install): `source/` in the build's work folder. */
   sourceRoot: string;
   servicePath: string;
   install?: string;
@@ -29,7 +30,7 @@ export interface ServiceCacheKeys {
    * not be reused. The output key is still sound (the service's manifests are among its inputs).
    */
   dependenciesCacheable: boolean;
-  /** Where installed dependencies live, relative to the source root: give these to save/restoreDependencies. */
+  /** Where installed dependencies live, relative to the build's work folder: give these to save/restoreDependencies. */
   dependencyPaths: string[];
   lockfiles: LockfileDigest[];
   toolchain: Record<string, string>;
@@ -61,18 +62,20 @@ export async function serviceCacheKeys(input: ServiceCacheKeysInput): Promise<Se
 }
 
 /**
- * node_modules of the service, its workspace root and the workspace packages it uses (npm hoists to
- * the root but leaves conflicting versions in the packages); a Python service's `.venv`. Go and
- * Cargo keep downloads outside the tree and are not covered here.
+ * Relative to the build's work folder (see tool-caches.ts): node_modules of the service, its
+ * workspace root and the workspace packages it uses (npm hoists to the root but leaves conflicting
+ * versions in the packages), a Python service's `.venv`, all in the source tree; Go's module cache
+ * and Cargo's downloads, under the steps' HOME.
  */
 export function dependencyPathsFor(input: { servicePath: string; kinds: readonly string[]; workspaceRoot?: string | undefined; packages: readonly string[] }): string[] {
-  const inFolder = (folder: string, name: string): string => (folder === '' ? name : `${folder}/${name}`);
+  const inSource = (folder: string, name: string): string => (folder === '' ? `${WORK_SOURCE_FOLDER}/${name}` : `${WORK_SOURCE_FOLDER}/${folder}/${name}`);
   const paths = new Set<string>();
   if (input.kinds.some((kind) => ['node', 'bun', 'npm', 'pnpm', 'yarn'].includes(kind))) {
     for (const folder of [input.servicePath, ...(input.workspaceRoot === undefined ? [] : [input.workspaceRoot]), ...input.packages]) {
-      paths.add(inFolder(folder, 'node_modules'));
+      paths.add(inSource(folder, 'node_modules'));
     }
   }
-  if (input.kinds.includes('python')) paths.add(inFolder(input.servicePath, '.venv'));
+  if (input.kinds.includes('python')) paths.add(inSource(input.servicePath, '.venv'));
+  for (const path of toolCachePaths(cachedToolsFor(input.kinds))) paths.add(path);
   return [...paths].sort();
 }
