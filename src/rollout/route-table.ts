@@ -22,6 +22,10 @@ export interface LiveService {
   weights: Array<{ revisionId: string; weight: number }>;
   /** A rollout's new revision, also served alone at the preview host. */
   previewRevisionId?: string;
+  /** The revision a rollout is moving traffic to: overrides name it `canary`, the other revision `stable`. */
+  canaryRevisionId?: string;
+  /** Keep each client on the revision it was first assigned while the split lasts (canary `sticky: true`). */
+  sticky?: boolean;
 }
 
 export interface ReplicaEndpoint {
@@ -64,16 +68,27 @@ export function composeRouteTable(live: LiveService[], replicas: ReplicaEndpoint
       if (weight <= 0) continue;
       const upstreams = (healthyByRevision.get(revisionId) ?? []).sort();
       if (upstreams.length === 0) missing.push(revisionId);
-      else backends.push({ revision: revisionId, weight, upstreams });
+      else backends.push({ revision: revisionId, weight, upstreams, ...roleOf(entry, revisionId) });
     }
     if (backends.length === 0) {
       const which = missing.length > 0 ? ` (revision ${missing.join(', ')})` : '';
       return { ...base, backends: [], unavailableReason: `${entry.service} has no healthy replica${which} in ${entry.environment}` };
     }
-    return { ...base, backends: normaliseWeights(backends) };
+    return { ...base, backends: normaliseWeights(backends), ...(entry.sticky && !entry.preview ? { sticky: true } : {}) };
   });
   routes.sort((a, b) => a.host.localeCompare(b.host));
   return { version, routes };
+}
+
+/**
+ * During a split on the service's own host, which side a revision is: the canary, or the stable one
+ * (the first other revision of the split, the live one); nothing otherwise.
+ */
+function roleOf(entry: LiveService & { preview?: boolean }, revisionId: string): Pick<Backend, 'role'> {
+  if (entry.preview || entry.canaryRevisionId === undefined) return {};
+  if (revisionId === entry.canaryRevisionId) return { role: 'canary' };
+  const stable = entry.weights.find((split) => split.revisionId !== entry.canaryRevisionId)?.revisionId;
+  return revisionId === stable ? { role: 'stable' } : {};
 }
 
 /** Weights of the backends that can serve, rescaled to sum to exactly 100 (the router's invariant). */

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { MaestroError, errorMessage, isMaestroError, parseDuration } from '../common/index.js';
 import type { RevisionStats, RouterMetrics } from './metrics.js';
@@ -6,6 +7,7 @@ import { WINDOW_SECONDS } from './metrics-math.js';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.js';
 import type { RouteState } from './route-state.js';
 import { validateRouteTable } from './route-table.js';
+import type { UpgradedConnections } from './upgraded-connections.js';
 
 /** Route tables are small; this only guards the router against a runaway body. */
 const MAX_TABLE_BYTES = 16 * 1024 * 1024;
@@ -14,6 +16,7 @@ const DEFAULT_STATS_WINDOW_MS = WINDOW_SECONDS * 1000;
 export interface AdminContext {
   state: RouteState;
   metrics: RouterMetrics;
+  upgrades: UpgradedConnections;
   /** When set, every endpoint except /healthz wants `Authorization: Bearer <token>`. */
   token?: string;
 }
@@ -24,9 +27,32 @@ export interface RouterStatsResponse {
   windowMs: number;
   /** In-flight requests per revision id: a removed revision is drained when it reaches 0. */
   inFlight: Record<string, number>;
+  /** Open WebSockets per revision id: a retired revision's are closed once its drain time is up. */
+  websockets: Record<string, number>;
   unrouted: { no_route: number; unavailable: number };
   revisions: RevisionStats[];
 }
+
+/** What `POST /websockets/close` answers. */
+export interface CloseWebsocketsResponse {
+  revision: string;
+  /** Upgraded connections of the revision that were open and are closed now. */
+  closed: number;
+}
+
+/** How long closing connections may take by default before the rest are cut, and at most. */
+const DEFAULT_CLOSE_WAIT_MS = 2_000;
+const MAX_CLOSE_WAIT_MS = 60_000;
+
+const closeWebsocketsSchema = z.strictObject({
+  revision: z.string({ error: 'revision is required: the id of the revision whose WebSockets to close' }).min(1, 'revision must not be empty'),
+  waitMs: z
+    .number({ error: 'waitMs is a number of milliseconds' })
+    .int('waitMs is a whole number of milliseconds')
+    .min(0, 'waitMs is at least 0')
+    .max(MAX_CLOSE_WAIT_MS, `waitMs is at most ${MAX_CLOSE_WAIT_MS}`)
+    .optional(),
+});
 
 export interface RouterHealth {
   ok: boolean;
@@ -56,7 +82,7 @@ async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_TABLE_BYTES) throw new MaestroError('payload_too_large', `A route table is at most ${MAX_TABLE_BYTES} bytes.`);
+    if (size > MAX_TABLE_BYTES) throw new MaestroError('payload_too_large', `An admin request body (a route table) is at most ${MAX_TABLE_BYTES} bytes.`);
     chunks.push(chunk as Buffer);
   }
   const text = Buffer.concat(chunks).toString('utf8');
@@ -112,6 +138,7 @@ export function createAdminHandler(context: AdminContext): (req: IncomingMessage
           version: table.version,
           windowMs,
           inFlight: context.metrics.inFlightByRevision(),
+          websockets: context.metrics.websocketsByRevision(),
           unrouted: { ...context.metrics.unrouted },
           revisions: context.metrics.snapshot(windowMs),
         };
@@ -130,8 +157,23 @@ export function createAdminHandler(context: AdminContext): (req: IncomingMessage
         res.end(text);
         return;
       }
+      case '/websockets/close': {
+        if (method !== 'POST') throw methodNotAllowed(method, url.pathname);
+        const parsed = closeWebsocketsSchema.safeParse(await readJsonBody(req));
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0]!;
+          throw new MaestroError('validation_error', `POST /websockets/close wants {"revision": "<id>", "waitMs"?: <ms>}: ${issue.message}`);
+        }
+        const { revision, waitMs = DEFAULT_CLOSE_WAIT_MS } = parsed.data;
+        const answer: CloseWebsocketsResponse = { revision, closed: await context.upgrades.goAway(revision, waitMs) };
+        sendJson(res, 200, answer);
+        return;
+      }
       default:
-        throw new MaestroError('not_found', `No admin endpoint at ${url.pathname}; there are /routes, /stats, /metrics and /healthz.`);
+        throw new MaestroError(
+          'not_found',
+          `No admin endpoint at ${url.pathname}; there are /routes, /stats, /metrics, /websockets/close and /healthz.`,
+        );
     }
   };
 

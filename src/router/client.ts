@@ -1,6 +1,6 @@
 import { Pool } from 'undici';
 import { MaestroError, errorMessage, type ErrorCode } from '../common/index.js';
-import type { RouterHealth, RouterStatsResponse } from './admin.js';
+import type { CloseWebsocketsResponse, RouterHealth, RouterStatsResponse } from './admin.js';
 import type { RouteTable } from './route-table.js';
 
 export interface RouterClientOptions {
@@ -26,6 +26,11 @@ export interface RouterClient {
   /** Per-revision totals, in-flight counts and the last `windowMs` (default 60 s) of traffic. */
   stats(windowMs?: number): Promise<RouterStatsResponse>;
   health(): Promise<RouterHealth>;
+  /**
+   * Close a revision's open WebSockets ("going away"), giving them `waitMs` (the router's default when
+   * omitted) to finish the closing handshake before the rest are cut; resolves once they are closed.
+   */
+  closeWebsockets(revision: string, waitMs?: number): Promise<CloseWebsocketsResponse>;
   close(): Promise<void>;
 }
 
@@ -38,12 +43,14 @@ export function createRouterClient(options: RouterClientOptions): RouterClient {
   const pool = new Pool(base.origin, { connections: 4, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
   const authorization = options.token ? { authorization: `Bearer ${options.token}` } : {};
 
-  const call = async <T>(method: 'GET' | 'PUT', path: string, body?: unknown): Promise<T> => {
+  const call = async <T>(method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown, extraMs = 0): Promise<T> => {
     let response;
     try {
       response = await pool.request({
         method,
         path,
+        // A call that waits on the router's own work (closing sockets) gets that long on top of the usual limit.
+        ...(extraMs > 0 ? { headersTimeout: timeoutMs + extraMs, bodyTimeout: timeoutMs + extraMs } : {}),
         headers: { accept: 'application/json', ...authorization, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
@@ -71,6 +78,8 @@ export function createRouterClient(options: RouterClientOptions): RouterClient {
     getRoutes: () => call<RouteTable>('GET', '/routes'),
     stats: (windowMs) => call<RouterStatsResponse>('GET', windowMs === undefined ? '/stats' : `/stats?window=${Math.max(1, Math.round(windowMs))}ms`),
     health: () => call<RouterHealth>('GET', '/healthz'),
+    closeWebsockets: (revision, waitMs) =>
+      call<CloseWebsocketsResponse>('POST', '/websockets/close', { revision, ...(waitMs === undefined ? {} : { waitMs: Math.max(0, Math.round(waitMs)) }) }, waitMs ?? 2_000),
     close: () => pool.close(),
   };
 }

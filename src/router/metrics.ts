@@ -117,6 +117,15 @@ export class RouterMetrics {
     return result;
   }
 
+  /** Open WebSockets per revision id (summed over routes), what a retired revision's drain waits on after its requests. */
+  websocketsByRevision(): Record<string, number> {
+    const result: Record<string, number> = {};
+    for (const metrics of this.revisions.values()) {
+      result[metrics.labels.revision] = (result[metrics.labels.revision] ?? 0) + metrics.websocketsOpen;
+    }
+    return result;
+  }
+
   totalInFlight(): number {
     let total = 0;
     for (const metrics of this.revisions.values()) total += metrics.inFlight;

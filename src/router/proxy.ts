@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeader, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -102,19 +102,21 @@ export function handleProxyRequest(context: ProxyContext, req: IncomingMessage, 
     log(404);
     return;
   }
-  const backend = backendForRequest(route, req.headers);
-  if (!backend) {
+  const routing = backendForRequest(route, req.headers);
+  if (!routing) {
     context.metrics.countUnrouted('unavailable');
     sendPage(req, res, unavailablePage(route.host, route.unavailableReason), { 'retry-after': '1', 'x-request-id': requestId, ...closeHeader });
     log(503);
     return;
   }
-  forward(context, req, res, { route, backend, requestId, started, closeHeader, log });
+  forward(context, req, res, { route, backend: routing.backend, setCookie: routing.setCookie, requestId, started, closeHeader, log });
 }
 
 interface Forwarding {
   route: Route;
   backend: Backend;
+  /** A sticky assignment (or its removal) to add to the app's answer. */
+  setCookie: string | undefined;
   requestId: string;
   started: number;
   closeHeader: Record<string, string>;
@@ -168,6 +170,7 @@ function forward(context: ProxyContext, req: IncomingMessage, res: ServerRespons
         const outgoing = stripHopByHop(responseHeaders as IncomingHttpHeaders);
         outgoing[REVISION_HEADER] = backend.revision;
         if (outgoing['x-request-id'] === undefined) outgoing['x-request-id'] = requestId;
+        if (forwarding.setCookie !== undefined) outgoing['set-cookie'] = withCookie(outgoing['set-cookie'], forwarding.setCookie);
         if (forwarding.closeHeader.connection) outgoing.connection = 'close';
         res.writeHead(statusCode, statusMessage || undefined, outgoing);
         res.on('drain', () => requestController.resume());
@@ -208,6 +211,12 @@ function forward(context: ProxyContext, req: IncomingMessage, res: ServerRespons
   };
 
   attempt(false);
+}
+
+/** The app's own `Set-Cookie` lines, and the router's after them. */
+function withCookie(existing: OutgoingHttpHeader | undefined, cookie: string): string[] {
+  if (existing === undefined) return [cookie];
+  return [...(Array.isArray(existing) ? existing : [String(existing)]), cookie];
 }
 
 function describeFailure(code: string, error: Error): string {

@@ -8,7 +8,12 @@ export interface Backend {
   weight: number;
   /** `host:port` of each replica, e.g. `127.0.0.1:41234`. */
   upstreams: string[];
+  /** During a rollout: which side of the split this is, so overrides can say `canary` or `stable`. */
+  role?: BackendRole;
 }
+
+export const BACKEND_ROLES = ['stable', 'canary'] as const;
+export type BackendRole = (typeof BACKEND_ROLES)[number];
 
 /** A host the router answers for, and where its traffic goes. */
 export interface Route {
@@ -20,6 +25,11 @@ export interface Route {
   backends: Backend[];
   /** Set when the service exists but nothing healthy is behind it: the router answers 503 with it. */
   unavailableReason?: string;
+  /**
+   * Each client is assigned a revision by weight once and kept there by the `maestro-sticky` cookie
+   * while that revision is in the route with weight and upstreams.
+   */
+  sticky?: boolean;
 }
 
 /** What the control plane pushes; `version` only ever grows, an older table is refused. */
@@ -47,6 +57,7 @@ const backendSchema = z.object({
   revision: z.string().min(1, 'a backend needs its revision id'),
   weight: z.number().int('weights are whole percentages').min(0).max(100),
   upstreams: z.array(upstreamSchema),
+  role: z.enum(BACKEND_ROLES, { error: 'a backend role is "stable" or "canary"' }).optional(),
 });
 
 const routeSchema = z
@@ -59,6 +70,7 @@ const routeSchema = z
     environment: z.string().min(1),
     backends: z.array(backendSchema),
     unavailableReason: z.string().min(1).optional(),
+    sticky: z.boolean().optional(),
   })
   .superRefine((route, ctx) => {
     if (route.backends.length > 0) {
@@ -72,7 +84,18 @@ const routeSchema = z
       }
     }
     const seen = new Set<string>();
+    const roles = new Set<BackendRole>();
     route.backends.forEach((backend, index) => {
+      if (backend.role !== undefined) {
+        if (roles.has(backend.role)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['backends', index, 'role'],
+            message: `${route.host} has two ${backend.role} backends; at most one backend takes each role`,
+          });
+        }
+        roles.add(backend.role);
+      }
       if (seen.has(backend.revision)) {
         ctx.addIssue({
           code: 'custom',

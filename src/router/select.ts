@@ -1,23 +1,54 @@
-import type { Backend, Route } from './route-table.js';
+import { REVISION_COOKIE, STICKY_COOKIE, clearedStickyCookie, parseCookies, stickyCookie } from './cookies.js';
+import { BACKEND_ROLES, type Backend, type BackendRole, type Route } from './route-table.js';
 
-/** Per-request routing hints; today the `x-maestro-revision` request header. */
+/** Per-request routing hints, read from the request by `routingOverrides`. */
 export interface RoutingOverrides {
-  /** Pin the request to this revision when the route has it (canary checks, debugging). */
+  /**
+   * Pin the request (canary checks, debugging): a revision id, or `canary` / `stable` for that side of a
+   * rollout's split. From the `x-maestro-revision` header.
+   */
   revision?: string;
+  /** The same from the `maestro-revision` cookie; the header wins when both name something the route has. */
+  cookieRevision?: string;
+  /** The revision a sticky route assigned to this client earlier (the `maestro-sticky` cookie). */
+  sticky?: string;
 }
 
 export const REVISION_HEADER = 'x-maestro-revision';
 
-/**
- * The backend a request goes to: the overridden revision when the route has it with upstreams,
- * otherwise a weighted draw among positive-weight backends. `random01` is in [0, 1).
- * Undefined when the route has nothing to send to.
- */
-export function selectBackend(route: Route, random01: number, overrides: RoutingOverrides = {}): Backend | undefined {
-  if (overrides.revision !== undefined) {
-    const pinned = route.backends.find((backend) => backend.revision === overrides.revision);
-    if (pinned && pinned.upstreams.length > 0) return pinned;
-  }
+/** How a backend was chosen: a tester's pin, an earlier sticky assignment, or a weighted draw. */
+export type SelectionReason = 'override' | 'sticky' | 'weights';
+
+export interface Selection {
+  backend: Backend;
+  via: SelectionReason;
+}
+
+/** The overrides a request carries; the cookie header is parsed leniently and never throws. */
+export function routingOverrides(headers: Record<string, string | string[] | undefined>): RoutingOverrides {
+  const header = headers[REVISION_HEADER];
+  const cookies = parseCookies(headers.cookie);
+  const overrides: RoutingOverrides = {};
+  if (typeof header === 'string' && header !== '') overrides.revision = header;
+  const cookieRevision = cookies.get(REVISION_COOKIE);
+  if (cookieRevision) overrides.cookieRevision = cookieRevision;
+  const sticky = cookies.get(STICKY_COOKIE);
+  if (sticky) overrides.sticky = sticky;
+  return overrides;
+}
+
+/** The backend a pin names, if the route has it with upstreams: an exact revision id first, then a role. */
+function pinned(route: Route, name: string): Backend | undefined {
+  const exact = route.backends.find((backend) => backend.revision === name);
+  if (exact) return exact.upstreams.length > 0 ? exact : undefined;
+  const role = name.toLowerCase();
+  if (!(BACKEND_ROLES as readonly string[]).includes(role)) return undefined;
+  const byRole = route.backends.find((backend) => backend.role === (role as BackendRole));
+  return byRole && byRole.upstreams.length > 0 ? byRole : undefined;
+}
+
+/** A positive-weight backend by a draw in [0, 1) scaled to the route's total weight. */
+function drawByWeight(route: Route, random01: number): Backend | undefined {
   const total = route.backends.reduce((sum, backend) => sum + Math.max(0, backend.weight), 0);
   if (total <= 0) return undefined;
   // Scale by the actual total so a malformed table still splits proportionally rather than failing.
@@ -34,13 +65,58 @@ export function selectBackend(route: Route, random01: number, overrides: Routing
 }
 
 /**
- * The backend for an incoming request (plain HTTP or a WebSocket upgrade): none for a route marked
- * unavailable, else a weighted draw that honours the `x-maestro-revision` request header.
+ * Choose a backend: a pin (header, then cookie) the route can serve, even at weight 0; else, on a sticky
+ * route, the earlier assignment while it still has weight and upstreams; else a weighted draw among
+ * positive-weight backends. `random01` is in [0, 1). Undefined when the route has nothing to send to.
  */
-export function backendForRequest(route: Route, headers: Record<string, string | string[] | undefined>): Backend | undefined {
+export function chooseBackend(route: Route, random01: number, overrides: RoutingOverrides = {}): Selection | undefined {
+  for (const name of [overrides.revision, overrides.cookieRevision]) {
+    if (name === undefined) continue;
+    const backend = pinned(route, name);
+    if (backend) return { backend, via: 'override' };
+  }
+  if (route.sticky && overrides.sticky !== undefined) {
+    const assigned = route.backends.find((backend) => backend.revision === overrides.sticky);
+    if (assigned && assigned.weight > 0 && assigned.upstreams.length > 0) return { backend: assigned, via: 'sticky' };
+  }
+  const drawn = drawByWeight(route, random01);
+  return drawn ? { backend: drawn, via: 'weights' } : undefined;
+}
+
+/** `chooseBackend` without the reason. */
+export function selectBackend(route: Route, random01: number, overrides: RoutingOverrides = {}): Backend | undefined {
+  return chooseBackend(route, random01, overrides)?.backend;
+}
+
+/**
+ * The `Set-Cookie` an answer carries: a new assignment when a sticky route drew by weight (a first visit,
+ * or the earlier revision is gone), a removal when a route that is not sticky (any more) sees the cookie.
+ */
+export function stickyCookieFor(route: Route, selection: Selection, overrides: RoutingOverrides): string | undefined {
+  if (route.sticky) return selection.via === 'weights' ? stickyCookie(selection.backend.revision) : undefined;
+  return overrides.sticky !== undefined ? clearedStickyCookie() : undefined;
+}
+
+/** Where a request goes, and the cookie its answer sets (if any). */
+export interface RequestRouting extends Selection {
+  setCookie?: string;
+}
+
+/**
+ * The backend for an incoming request (plain HTTP or a WebSocket upgrade): none for a route marked
+ * unavailable, else `chooseBackend` with the request's header and cookies.
+ */
+export function backendForRequest(
+  route: Route,
+  headers: Record<string, string | string[] | undefined>,
+  random01: number = Math.random(),
+): RequestRouting | undefined {
   if (route.unavailableReason !== undefined) return undefined;
-  const override = headers[REVISION_HEADER];
-  return selectBackend(route, Math.random(), { revision: typeof override === 'string' ? override : undefined });
+  const overrides = routingOverrides(headers);
+  const selection = chooseBackend(route, random01, overrides);
+  if (!selection) return undefined;
+  const setCookie = stickyCookieFor(route, selection, overrides);
+  return setCookie === undefined ? selection : { ...selection, setCookie };
 }
 
 /**

@@ -10,7 +10,8 @@ import type { RouteTable } from './route-table.js';
 import { UpstreamRotation } from './select.js';
 import { loadStateFile, writeStateFile } from './state-file.js';
 import { UpstreamPools } from './upstream-pools.js';
-import { handleUpgrade, type UpgradeTracker } from './websocket.js';
+import { UpgradedConnections } from './upgraded-connections.js';
+import { handleUpgrade } from './websocket.js';
 
 export interface RouterOptions {
   /** Port for user traffic; 0 picks a free one. */
@@ -44,6 +45,8 @@ export interface RouterHandle {
 
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 60_000;
 const SWEEP_INTERVAL_MS = 60_000;
+/** At shutdown, how long WebSockets may take to finish their closing handshake at most. */
+const SHUTDOWN_WEBSOCKET_CAP_MS = 1_000;
 /** How long a revision no table mentions keeps its metrics after its last request. */
 const RETIRED_METRICS_MS = 10 * 60_000;
 
@@ -109,7 +112,7 @@ export async function startRouter(options: RouterOptions): Promise<RouterHandle>
     },
   );
   let draining = false;
-  const upgrades: UpgradeTracker = new Set();
+  const upgrades = new UpgradedConnections();
 
   const context: ProxyContext = {
     lookup: (name) => state.lookup(name),
@@ -128,7 +131,7 @@ export async function startRouter(options: RouterOptions): Promise<RouterHandle>
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     else socket.destroy();
   });
-  const admin = createServer(createAdminHandler({ state, metrics, token }));
+  const admin = createServer(createAdminHandler({ state, metrics, upgrades, token }));
 
   let port: number;
   let adminPort: number;
@@ -161,7 +164,8 @@ export async function startRouter(options: RouterOptions): Promise<RouterHandle>
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
       proxy.closeAllConnections();
-      for (const socket of upgrades) socket.destroy();
+      // WebSockets last, told the server is going away; a peer that does not answer is cut off shortly.
+      await upgrades.goAway(undefined, Math.min(SHUTDOWN_WEBSOCKET_CAP_MS, Math.max(0, deadline - Date.now())));
       await pools.destroyAll();
       const adminStopped = closeServer(admin);
       admin.closeAllConnections();

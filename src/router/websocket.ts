@@ -7,18 +7,19 @@ import { acceptableRequestId, clientAddress, normalizeHost, upstreamRequestHeade
 import { badGatewayPage, gatewayTimeoutPage, noRoutePage, renderPage, unavailablePage, wantsJson, type RouterErrorPage } from './pages.js';
 import type { ProxyContext } from './proxy.js';
 import { REVISION_HEADER, parseUpstream, backendForRequest } from './select.js';
+import type { UpgradedConnections } from './upgraded-connections.js';
 
+/** How long a socket that got an error page in answer to its handshake may stay open for the client to close it. */
+const RAW_ANSWER_LINGER_MS = 1_000;
 /** Largest upstream handshake answer the router reads before giving up on it. */
 const MAX_RESPONSE_HEAD = 64 * 1024;
 
-/** Open upgraded connections, so shutdown can close them. */
-export type UpgradeTracker = Set<Duplex>;
-
 /**
- * Proxy an HTTP/1.1 Upgrade (WebSocket): choose the revision like any request, forward the request head
- * to the upstream, tag its answer with the revision, then pipe raw bytes both ways until either side closes.
+ * Proxy an HTTP/1.1 Upgrade (WebSocket): choose the revision like any request (a sticky assignment rides
+ * on the handshake answer), forward the request head to the upstream, tag its answer with the revision,
+ * then copy bytes both ways until either side closes, or until the revision's connections are told to go away.
  */
-export function handleUpgrade(context: ProxyContext, tracker: UpgradeTracker, req: IncomingMessage, client: Duplex, head: Buffer): void {
+export function handleUpgrade(context: ProxyContext, connections: UpgradedConnections, req: IncomingMessage, client: Duplex, head: Buffer): void {
   client.on('error', () => client.destroy());
   const host = normalizeHost(req.headers.host);
   const route = host === undefined ? undefined : context.lookup(host);
@@ -28,12 +29,13 @@ export function handleUpgrade(context: ProxyContext, tracker: UpgradeTracker, re
     writeRawPage(client, noRoutePage(host), json);
     return;
   }
-  const backend = backendForRequest(route, req.headers);
-  if (!backend) {
+  const routing = backendForRequest(route, req.headers);
+  if (!routing) {
     context.metrics.countUnrouted('unavailable');
     writeRawPage(client, unavailablePage(route.host, route.unavailableReason), json, { 'retry-after': '1' });
     return;
   }
+  const { backend } = routing;
   const labels = { project: route.project, service: route.service, environment: route.environment, revision: backend.revision };
   const headers = upstreamRequestHeaders(
     req.headers,
@@ -58,10 +60,8 @@ export function handleUpgrade(context: ProxyContext, tracker: UpgradeTracker, re
     });
     upstreamSocket.on('error', (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      if (switched) {
-        client.destroy();
-        return;
-      }
+      // Once switched, the connection's close handling ends the client's side.
+      if (switched) return;
       const other = backend.upstreams.find((candidate) => candidate !== upstream);
       if (!connected && !retried && other !== undefined && !client.destroyed) {
         attempt(other, true);
@@ -78,21 +78,21 @@ export function handleUpgrade(context: ProxyContext, tracker: UpgradeTracker, re
         return;
       }
       switched = true;
-      client.write(injectHeader(responseHead, REVISION_HEADER, backend.revision));
-      if (rest.length > 0) client.write(rest);
+      let answerHead = injectHeader(responseHead, REVISION_HEADER, backend.revision);
+      if (routing.setCookie !== undefined) answerHead = injectHeader(answerHead, 'set-cookie', routing.setCookie);
+      client.write(answerHead);
+      const headText = responseHead.toString('latin1');
       // Only a 101 opens a WebSocket; a refusal (400, 401...) is passed through and the sockets close after it.
-      const closed = /^HTTP\/1\.[01] 101 /.test(responseHead.toString('latin1', 0, 16)) ? context.metrics.websocketOpened(labels) : () => {};
-      tracker.add(client);
-      const teardown = (): void => {
-        closed();
-        tracker.delete(client);
-        client.destroy();
-        upstreamSocket.destroy();
-      };
-      client.once('close', teardown);
-      upstreamSocket.once('close', teardown);
-      upstreamSocket.pipe(client);
-      client.pipe(upstreamSocket);
+      const switchedProtocols = /^HTTP\/1\.[01] 101 /.test(headText);
+      connections.track({
+        revision: backend.revision,
+        client,
+        upstream: upstreamSocket,
+        websocket: switchedProtocols && /\r\nupgrade:[ \t]*websocket[ \t]*\r\n/i.test(headText),
+        sentToUpstream: head,
+        pendingToClient: rest,
+        onClosed: switchedProtocols ? context.metrics.websocketOpened(labels) : () => {},
+      });
     });
     // The client gave up during the handshake.
     client.once('close', () => {
@@ -152,4 +152,8 @@ function writeRawPage(socket: Duplex, page: RouterErrorPage, json: boolean, extr
     ...Object.entries(extra).map(([name, value]) => `${name}: ${value}`),
   ];
   socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
+  // Nothing reads an upgrade socket on its own: drop what the client still sends so its end closes the
+  // socket, and close it anyway shortly after the answer is out for a client that never ends.
+  socket.resume();
+  socket.once('finish', () => setTimeout(() => socket.destroy(), RAW_ANSWER_LINGER_MS).unref());
 }

@@ -3,7 +3,8 @@ import { errorMessage } from '../common/index.js';
 import type { Agent } from '../runtime/index.js';
 import type { RouteTable, RouterClient } from '../router/index.js';
 import { composeRouteTable, type LiveService } from '../rollout/index.js';
-import type { Store } from '../store/index.js';
+import type { Store, TrafficShift } from '../store/index.js';
+import type { DeploymentPlan } from './deployer.js';
 
 /**
  * Keeps the router's table equal to what the store says is live and what the agent says is healthy.
@@ -16,6 +17,8 @@ export class RouteSync {
   private last: RouteTable | undefined;
   /** Until recovery has seen the adopted replicas healthy, pushing would replace a good table with 503s. */
   private holding = true;
+  /** Whether a deployment's strategy asked for sticky clients; a deployment's plan never changes. */
+  private readonly stickyByDeployment = new Map<string, boolean>();
 
   constructor(
     private readonly store: Store,
@@ -71,25 +74,44 @@ export class RouteSync {
     this.push().catch((error: unknown) => this.logger.warn({ err: errorMessage(error) }, 'route table push failed'));
   }
 
+  /** Whether the rollout behind a traffic split keeps clients on the revision they were first sent to. */
+  private async isSticky(shift: TrafficShift): Promise<boolean> {
+    if (shift.deploymentId === undefined) return false;
+    let sticky = this.stickyByDeployment.get(shift.deploymentId);
+    if (sticky === undefined) {
+      const deployment = await this.store.deployments.get(shift.deploymentId);
+      const strategy = (deployment?.config as DeploymentPlan | undefined)?.environment?.strategy;
+      sticky = strategy?.type === 'canary' && strategy.sticky === true;
+      this.stickyByDeployment.set(shift.deploymentId, sticky);
+    }
+    return sticky;
+  }
+
   private async pushOnce(): Promise<RouteTable> {
     this.again = false;
     const shifts = new Map((await this.store.traffic.list()).map((shift) => [`${shift.serviceId}/${shift.environmentId}`, shift]));
-    const live: LiveService[] = (await this.store.live.list()).map((row) => {
+    const live: LiveService[] = [];
+    for (const row of await this.store.live.list()) {
       const shift = shifts.get(`${row.serviceId}/${row.environmentId}`);
-      const weights = shift && shift.revisionId !== row.revisionId
+      const split = shift !== undefined && shift.revisionId !== row.revisionId;
+      const weights = split
         ? [
             { revisionId: row.revisionId, weight: 100 - shift.weight },
             { revisionId: shift.revisionId, weight: shift.weight },
           ]
         : [{ revisionId: row.revisionId, weight: 100 }];
-      return {
+      live.push({
         project: row.projectName,
         service: row.serviceName,
         environment: row.environmentName,
         weights,
         ...(shift?.preview ? { previewRevisionId: shift.revisionId } : {}),
-      };
-    });
+        ...(split ? { canaryRevisionId: shift.revisionId } : {}),
+        ...(split && (await this.isSticky(shift)) ? { sticky: true } : {}),
+      });
+    }
+    const splitting = new Set([...shifts.values()].map((shift) => shift.deploymentId));
+    for (const deploymentId of this.stickyByDeployment.keys()) if (!splitting.has(deploymentId)) this.stickyByDeployment.delete(deploymentId);
     const replicas = this.agent.list().map((replica) => ({
       revisionId: replica.revisionId,
       port: replica.port,

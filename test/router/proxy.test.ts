@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { createRouterClient, startRouter, type RouterClient, type RouterHandle } from '../../src/router/index.js';
 import { MaestroError } from '../../src/common/index.js';
-import { acceptWebSockets, deadAddress, keepAliveAgent, openWebSocket, route, send, startUpstream, table, tempDir, type Upstream } from './support.js';
+import { acceptWebSockets, deadAddress, keepAliveAgent, openWebSocket, route, send, startUpstream, table, tempDir, waitFor, type Upstream } from './support.js';
 
 const HOST = 'web.production.shop.localhost';
 
@@ -393,14 +393,6 @@ describe('router proxy', () => {
     expect((await client.getRoutes()).version).toBe(version);
   });
 });
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 function fetchText(url: string, headers: Record<string, string>, method = 'GET', body?: string): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -58,6 +58,24 @@ describe('validateRouteTable', () => {
     expect(problemsOf('nonsense')).toMatch(/Invalid route table/);
   });
 
+  it('carries a sticky route and the canary and stable sides of a split, one backend per side', () => {
+    const split = {
+      ...valid.routes[0]!,
+      sticky: true,
+      backends: [
+        { revision: 'r1', weight: 90, upstreams: ['127.0.0.1:1'], role: 'stable' as const },
+        { revision: 'r2', weight: 10, upstreams: ['127.0.0.1:2'], role: 'canary' as const },
+      ],
+    };
+    expect(validateRouteTable({ version: 1, routes: [split] }).routes[0]).toEqual(split);
+    const twice = { ...split, backends: split.backends.map((backend) => ({ ...backend, role: 'canary' })) };
+    expect(problemsOf({ version: 1, routes: [twice] })).toMatch(/two canary backends/);
+    expect(problemsOf({ version: 1, routes: [{ ...split, backends: [{ ...split.backends[0], role: 'blue' }, split.backends[1]] }] })).toMatch(
+      /role is "stable" or "canary"/,
+    );
+    expect(problemsOf({ version: 1, routes: [{ ...split, sticky: 'yes' }] })).toMatch(/sticky/);
+  });
+
   it('rejects every table whose weights do not sum to 100, and accepts every one that does', () => {
     const weights = fc.array(fc.integer({ min: 0, max: 100 }), { minLength: 1, maxLength: 6 });
     fc.assert(

@@ -115,6 +115,15 @@ export function send(
   });
 }
 
+/** Polls `condition` until it holds; throws after `timeoutMs`. */
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** A temporary folder removed by the returned function. */
 export function tempDir(): { path: string; remove: () => void } {
   const path = mkdtempSync(join(tmpdir(), 'maestro-router-'));
@@ -123,7 +132,7 @@ export function tempDir(): { path: string; remove: () => void } {
 
 const WEBSOCKET_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
-function acceptKey(key: string): string {
+export function acceptKey(key: string): string {
   return createHash('sha1').update(key + WEBSOCKET_GUID).digest('base64');
 }
 
@@ -195,10 +204,12 @@ export interface WebSocketClient {
   receive(): Promise<string>;
   close(): void;
   socket: Socket;
+  /** Resolves when the connection has closed, with the code of the close frame the other side sent, if any. */
+  ended: Promise<{ closeCode?: number; closeReason?: string }>;
 }
 
 /** Open a WebSocket through the router with a raw handshake over net.Socket. */
-export function openWebSocket(port: number, host: string, path = '/socket'): Promise<WebSocketClient> {
+export function openWebSocket(port: number, host: string, path = '/socket', headers: Record<string, string> = {}): Promise<WebSocketClient> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port });
     const key = randomBytes(16).toString('base64');
@@ -206,10 +217,13 @@ export function openWebSocket(port: number, host: string, path = '/socket'): Pro
     const waiting: Array<(text: string) => void> = [];
     const messages: string[] = [];
     let handshakeDone = false;
+    let closing: { closeCode?: number; closeReason?: string } = {};
+    const ended = new Promise<{ closeCode?: number; closeReason?: string }>((resolveEnded) => socket.once('close', () => resolveEnded(closing)));
     socket.on('error', reject);
     socket.on('connect', () => {
+      const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
       socket.write(
-        `GET ${path} HTTP/1.1\r\nhost: ${host}\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: ${key}\r\nsec-websocket-version: 13\r\n\r\n`,
+        `GET ${path} HTTP/1.1\r\nhost: ${host}\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: ${key}\r\nsec-websocket-version: 13\r\n${extra}\r\n`,
       );
     });
     socket.on('data', (chunk: Buffer) => {
@@ -233,12 +247,19 @@ export function openWebSocket(port: number, host: string, path = '/socket'): Pro
               else waiting.push(resolveMessage);
             }),
           close: () => socket.end(encodeFrame(Buffer.alloc(0), true, 0x8)),
+          ended,
         });
       }
       for (;;) {
         const frame = decodeFrame(buffered);
         if (!frame) return;
         buffered = buffered.subarray(frame.length);
+        if (frame.opcode === 0x8) {
+          closing = frame.payload.length >= 2 ? { closeCode: frame.payload.readUInt16BE(0), closeReason: frame.payload.subarray(2).toString('utf8') } : {};
+          // Answer the close like a browser does, then the server ends the connection.
+          if (socket.writable) socket.end(encodeFrame(Buffer.alloc(0), true, 0x8));
+          continue;
+        }
         const text = frame.payload.toString('utf8');
         const waiter = waiting.shift();
         if (waiter) waiter(text);
