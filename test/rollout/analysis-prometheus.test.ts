@@ -1,12 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluateChecks, queryPrometheus } from '../../src/rollout/index.js';
 import { startStage, type Stage } from './analysis-support.js';
+import { hasPrometheus, startPrometheus, waitFor, type PrometheusProcess } from './prometheus-process.js';
 
 /** A server that speaks the Prometheus query API's JSON, answering what each test asks for. */
 async function fakePrometheus(answer: (query: string) => { status: number; body: string; delayMs?: number }): Promise<{ url: string; server: Server; seen: Array<{ query: string; authorization?: string }> }> {
@@ -91,73 +88,22 @@ describe('queryPrometheus against a server speaking the query API', () => {
   });
 });
 
-const hasPrometheus = spawnSync('prometheus', ['--version'], { stdio: 'ignore' }).status === 0;
 if (!hasPrometheus) console.warn('NOTE: the prometheus binary is missing (apt-get install prometheus): the real-Prometheus test is skipped.');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 describe.skipIf(!hasPrometheus)('queryPrometheus against a real Prometheus scraping the router', () => {
   let stage: Stage;
-  let prometheus: ChildProcess;
+  let prometheus: PrometheusProcess;
   let url: string;
-  let dir: string;
-  let output = '';
 
   beforeAll(async () => {
     stage = await startStage({ token: 'scrape-token' });
-    dir = mkdtempSync(join(tmpdir(), 'maestro-prometheus-'));
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    writeFileSync(
-      join(dir, 'prometheus.yml'),
-      [
-        'global:',
-        '  scrape_interval: 1s',
-        '  evaluation_interval: 1s',
-        'scrape_configs:',
-        '  - job_name: maestro-router',
-        '    scrape_interval: 1s',
-        '    authorization:',
-        '      credentials: scrape-token',
-        '    static_configs:',
-        `      - targets: ['127.0.0.1:${stage.router.adminPort}']`,
-        '',
-      ].join('\n'),
-    );
-    prometheus = spawn(
-      'prometheus',
-      [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    prometheus.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    prometheus.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await waitFor('Prometheus to be ready', 15_000, async () => ((await fetch(`${url}/-/ready`)).ok ? true : undefined));
+    prometheus = await startPrometheus({ target: `127.0.0.1:${stage.router.adminPort}`, token: 'scrape-token' });
+    url = prometheus.url;
   }, 30_000);
 
   afterAll(async () => {
-    if (prometheus && prometheus.exitCode === null) {
-      const exited = new Promise((resolve) => prometheus.once('exit', resolve));
-      prometheus.kill('SIGTERM');
-      await exited;
-    }
+    await prometheus?.close();
     await stage?.close();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('gates on PromQL over the router’s /metrics', async () => {
@@ -182,7 +128,7 @@ describe.skipIf(!hasPrometheus)('queryPrometheus against a real Prometheus scrap
     }).catch(async (error: unknown) => {
       const targets = await (await fetch(`${url}/api/v1/targets`)).text().catch(() => '');
       const last = await queryPrometheus(url, ratio);
-      throw new Error(`${String(error)}; last answer ${JSON.stringify(last)}; targets ${targets.slice(0, 1500)}; Prometheus said: ${output.slice(-2000)}`);
+      throw new Error(`${String(error)}; last answer ${JSON.stringify(last)}; targets ${targets.slice(0, 1500)}; Prometheus said: ${prometheus.output.slice(-2000)}`);
     });
     expect(answer.value).toBeGreaterThan(0.3);
     expect(answer.value).toBeLessThan(0.7);
