@@ -103,7 +103,8 @@ export class ControlPlane {
   ) {
     this.sources = new ContentStore(paths.sources);
     this.artifacts = new ContentStore(paths.artifacts);
-    this.runner = new RevisionRunner(agent, this.artifacts, paths.revisions);
+    // The route sync's client follows a restarted router.
+    this.runner = new RevisionRunner(agent, this.artifacts, paths.revisions, { router: () => this.routes.client, logger });
     this.routes = new RouteSync(store, agent, router, logger);
     this.warm = new WarmPool(store, this.runner, logger);
     this.deployer = new Deployer({

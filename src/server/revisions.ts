@@ -2,10 +2,18 @@ import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { unpackArtifact, type ContentStore } from '../build/index.js';
+import type { Logger } from '../common/index.js';
 import type { ServiceConfig } from '../manifest/index.js';
 import type { Agent, ReplicaStatus } from '../runtime/index.js';
 import type { Revision } from '../store/index.js';
 import { replicaSpec } from './replica-spec.js';
+import { drainRevision, type RouterConnections } from './revision-drain.js';
+
+export interface RevisionRunnerOptions {
+  /** The router serving the revisions (it may be replaced while running), asked before a revision stops. */
+  router?: () => RouterConnections | undefined;
+  logger?: Logger;
+}
 
 /** Runs revisions as replicas: unpack the artifact once, start and stop the replicas through the agent. */
 export class RevisionRunner {
@@ -13,6 +21,7 @@ export class RevisionRunner {
     private readonly agent: Agent,
     private readonly artifacts: ContentStore,
     private readonly revisionsDir: string,
+    private readonly options: RevisionRunnerOptions = {},
   ) {}
 
   dir(revisionId: string): string {
@@ -54,9 +63,31 @@ export class RevisionRunner {
     await Promise.all(this.replicas(revisionId).map((replica) => this.agent.waitHealthy(replica.id, timeoutMs)));
   }
 
+  /**
+   * Stop every replica of a revision that traffic has moved away from. With a grace time (the
+   * environment's drain), the router drains it first: its HTTP requests finish, its WebSockets get the
+   * rest of that time to close on their own and are then closed by the router; the replicas get
+   * SIGTERM after that, and SIGKILL if they are still running `graceMs` later.
+   */
   async stop(revisionId: string, graceMs?: number): Promise<void> {
+    if (graceMs !== undefined && graceMs > 0 && this.replicas(revisionId).length > 0) await this.drain(revisionId, graceMs);
     const ids = this.agent.list().filter((replica) => replica.revisionId === revisionId).map((replica) => replica.id);
     await Promise.all(ids.map((id) => this.agent.stop(id, graceMs === undefined ? {} : { graceMs })));
+  }
+
+  private async drain(revisionId: string, drainMs: number): Promise<void> {
+    const router = this.options.router?.();
+    if (!router) return;
+    const report = await drainRevision(router, revisionId, drainMs);
+    const { logger } = this.options;
+    if (report.outcome === 'router_unreachable') {
+      logger?.warn({ revision: revisionId, err: report.error }, 'could not ask the router to drain a revision; stopping it anyway');
+    } else if (report.outcome === 'timed_out') {
+      logger?.info(
+        { revision: revisionId, drainMs, inFlight: report.inFlight, websocketsClosed: report.closedWebsockets },
+        'drain time over: open WebSockets closed, the revision stops with what is still in flight',
+      );
+    }
   }
 
   /** Stop `count` of the revision's replicas, newest first (a rolling update retiring old ones). */

@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ContentStore } from '../../src/build/index.js';
+import { Agent, type ReplicaStatus } from '../../src/runtime/index.js';
+import { dataPaths, stopRouterProcess, type DataPaths } from '../../src/server/index.js';
+import { RevisionRunner } from '../../src/server/revisions.js';
+import { ensureRouter, type RunningRouter } from '../../src/server/router-process.js';
+import { keepAliveAgent, openWebSocket, route, send, table, waitFor } from '../router/support.js';
+
+const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
+const HOST = 'web.production.shop.localhost';
+const DRAIN_MS = 1_500;
+
+/**
+ * A revision being retired through the control plane's path (RevisionRunner.stop with the router's
+ * admin client), with the real router process and real replicas: HTTP in flight finishes, open
+ * WebSockets keep working until the drain time is over and are then closed by the router with 1001,
+ * and only then do the replicas stop; new connections go to the new revision from the first moment.
+ */
+describe('retiring a revision that serves WebSockets', () => {
+  let dataDir: string;
+  let paths: DataPaths;
+  let router: RunningRouter;
+  let agent: Agent;
+  let runner: RevisionRunner;
+  const stoppingAt = new Map<string, number>();
+
+  const startReplica = async (revisionId: string, name: string): Promise<ReplicaStatus> => {
+    const replica = await agent.start({
+      id: `${revisionId}-1`,
+      revisionId,
+      cwd: FIXTURES,
+      command: `exec "${process.execPath}" websocket-app.mjs`,
+      env: { APP_NAME: name },
+      health: { path: '/healthz', intervalMs: 100, timeoutMs: 500, healthyThreshold: 1, unhealthyThreshold: 3 },
+    });
+    return agent.waitHealthy(replica.id, 10_000);
+  };
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'maestro-drain-'));
+    paths = dataPaths(dataDir);
+    router = await ensureRouter(paths, { port: 0, adminPort: 0, host: '127.0.0.1' });
+    agent = new Agent({ stateDir: paths.agentState, logDir: paths.replicaLogs });
+    agent.on('change', (status: ReplicaStatus) => {
+      if (status.state === 'stopping' && !stoppingAt.has(status.revisionId)) stoppingAt.set(status.revisionId, Date.now());
+    });
+    runner = new RevisionRunner(agent, new ContentStore(paths.artifacts), paths.revisions, { router: () => router.client });
+  }, 30_000);
+
+  afterAll(async () => {
+    keepAliveAgent.destroy();
+    await agent?.shutdown({ stopReplicas: true, graceMs: 500 });
+    await router?.client.close();
+    if (paths) await stopRouterProcess(paths);
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('finishes HTTP in flight, keeps WebSockets until the drain ends, closes them with 1001, then stops the replicas', async () => {
+    const [a, b] = await Promise.all([startReplica('rev_a', 'a'), startReplica('rev_b', 'b')]);
+    await router.client.putRoutes(table(1, [route(HOST, [{ revision: 'rev_a', weight: 100, upstreams: [`127.0.0.1:${a.port}`] }])]));
+    const port = router.info.port;
+
+    const socketToA = await openWebSocket(port, HOST);
+    socketToA.send('hello');
+    expect(await socketToA.receive()).toBe('a:hello');
+    let closedAt = 0;
+    const closing = socketToA.ended.then((ended) => {
+      closedAt = Date.now();
+      return ended;
+    });
+    const slowToA = send(port, HOST, { path: '/slow?ms=600', agent: false });
+    await waitFor(async () => (await router.client.stats()).inFlight.rev_a === 1);
+
+    // Steady traffic through the whole cutover: not one request may fail.
+    const failures: string[] = [];
+    let loading = true;
+    const load = (async () => {
+      while (loading) {
+        const answer = await send(port, HOST).catch((error: Error) => ({ status: 0, body: error.message }));
+        if (answer.status !== 200) failures.push(`${answer.status} ${answer.body}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    })();
+
+    await router.client.putRoutes(table(2, [route(HOST, [{ revision: 'rev_b', weight: 100, upstreams: [`127.0.0.1:${b.port}`] }])]));
+    const stopStarted = Date.now();
+    const stopped = runner.stop('rev_a', DRAIN_MS);
+
+    // New connections go to B at once.
+    const socketToB = await openWebSocket(port, HOST);
+    socketToB.send('hello');
+    expect(await socketToB.receive()).toBe('b:hello');
+    expect((await send(port, HOST)).body).toBe('b');
+
+    // The request A was answering finishes there; after it, A's socket still works while the drain lasts.
+    const slow = await slowToA;
+    expect([slow.status, slow.body, slow.headers['x-maestro-revision']]).toEqual([200, 'a', 'rev_a']);
+    socketToA.send('still there');
+    expect(await socketToA.receive()).toBe('a:still there');
+    expect(closedAt).toBe(0);
+
+    // At the end of the drain the router closes it ("going away"), and only then does A stop.
+    expect(await closing).toEqual({ closeCode: 1001, closeReason: 'going away' });
+    await stopped;
+    expect(closedAt - stopStarted).toBeGreaterThanOrEqual(DRAIN_MS - 20);
+    expect(stoppingAt.get('rev_a')).toBeGreaterThanOrEqual(closedAt);
+    expect(runner.replicas('rev_a')).toEqual([]);
+
+    // B's socket was never disturbed.
+    socketToB.send('after');
+    expect(await socketToB.receive()).toBe('b:after');
+    loading = false;
+    await load;
+    expect(failures).toEqual([]);
+    const stats = await router.client.stats();
+    expect(stats.websockets).toMatchObject({ rev_a: 0, rev_b: 1 });
+    socketToB.close();
+    await socketToB.ended;
+  }, 20_000);
+
+  it('stops a revision at once when the router has nothing open to it', async () => {
+    await startReplica('rev_idle', 'idle');
+    const started = Date.now();
+    await runner.stop('rev_idle', 10_000);
+    expect(runner.replicas('rev_idle')).toEqual([]);
+    // Far less than the drain time: the router said at once that nothing was open.
+    expect(Date.now() - started).toBeLessThan(5_000);
+  }, 20_000);
+});
