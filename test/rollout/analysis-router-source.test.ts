@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RouterMetricsSource, countsFromCumulative } from '../../src/rollout/index.js';
+import { silentLogger } from '../../src/common/index.js';
+import { RolloutAnalysis, RouterMetricsSource, countsFromCumulative } from '../../src/rollout/index.js';
 import { startStage, type Stage } from './analysis-support.js';
 
 describe('RouterMetricsSource against a real router', () => {
@@ -60,7 +61,36 @@ describe('RouterMetricsSource against a real router', () => {
     await expect(source.sample(['rev_b'])).rejects.toThrow(/router admin API .* not reachable/);
   });
 
+  it('an analysis that cannot read the router judges nothing: its verdicts are provider errors, from the start on', async () => {
+    const spec = { checks: [{ metric: 'error_rate' as const, max: '5%' }], intervalMs: 100, minRequests: 5, targetRevision: 'rev_b', compareWith: 'rev_a' };
+    const healthy = new RolloutAnalysis(spec, stage.client, undefined, silentLogger(), () => undefined);
+    await healthy.start();
+    await stage.traffic('rev_b', 10);
+    await stage.traffic('rev_a', 10);
+    await waitForVerdict(healthy, (verdict) => verdict.outcome === 'pass');
+    expect(healthy.latest?.providerError).toBeUndefined();
+    healthy.stop();
+
+    await stage.router.close({ graceMs: 0 });
+    const blind = new RolloutAnalysis(spec, stage.client, undefined, silentLogger(), () => undefined);
+    await blind.start();
+    expect(blind.latest).toMatchObject({ outcome: 'inconclusive', providerError: true, reason: expect.stringContaining("the router's figures could not be read") });
+    const first = blind.latest!.at!;
+    await waitForVerdict(blind, (verdict) => verdict.at! > first);
+    expect(blind.latest).toMatchObject({ outcome: 'inconclusive', providerError: true });
+    blind.stop();
+  });
+
   it('turns cumulative buckets into per-bucket counts', () => {
     expect(countsFromCumulative([1, 1, 4, 9])).toEqual([1, 0, 3, 5]);
   });
 });
+
+async function waitForVerdict(analysis: RolloutAnalysis, test: (verdict: NonNullable<RolloutAnalysis['latest']>) => boolean): Promise<void> {
+  for (let i = 0; i < 100; i += 1) {
+    const verdict = analysis.latest;
+    if (verdict && test(verdict)) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`no such verdict; the latest: ${JSON.stringify(analysis.latest)}`);
+}
