@@ -328,6 +328,16 @@ describe('webhook gates', () => {
     expect(world.run().kind).toBe('complete');
   });
 
+  it('a gate whose answers keep getting lost fails the deployment at the progress deadline, with nothing changed', () => {
+    const world = new World(gated(['before_rollout']), { gate: () => 'lost', deadlineMs: 60_000 });
+    expect(world.run(50, (a) => a.kind === 'fail')).toEqual({
+      kind: 'fail',
+      reason: `no progress within the 1m0s deadline before the rollout began (gate ${GATE} gave no answer); nothing was changed`,
+    });
+    expect(world.gateCalls.length).toBeGreaterThan(1);
+    expect(kinds(world)).not.toContain('start_replicas');
+  });
+
   it('a result that comes after an abort changes nothing', () => {
     const world = new World(gated(['before_weight_increase']), { gate: () => 'lost' });
     world.run(50, (a) => a.kind === 'run_gate');

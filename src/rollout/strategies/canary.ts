@@ -73,7 +73,7 @@ export function decideCanary(strategy: Canary, state: RolloutState, observed: Ro
 
   if (s.phase === 'stepping' && observed.requests.fullPromote) {
     // A person's `promote --full`: every remaining step (and any hold) skipped; failing analysis still rolls back,
-    // and the gates before promotion are still asked (a gate that takes a while then promotes like the last step).
+    // and the gates before promotion are still asked: once they answer, promotion goes on as after the last step.
     s = { ...s, step: steps.length, consumedRequests: { ...s.consumedRequests, fullPromote: true } };
     const gated = !allTraffic(s, observed) && passGates(strategy, { ...s, phase: 'promoting' }, observed, promotionMoment(s, observed));
     if (gated) return gated;

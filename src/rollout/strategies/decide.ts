@@ -71,16 +71,13 @@ export function decide(strategy: Strategy, previous: RolloutState, observed: Rol
   state = gated.state;
 
   if (state.phase === 'releasing') {
-    // Nothing has started yet, so there is nothing to hold: a rollout that cannot begin in time fails.
-    if (observed.now - state.deadlineFrom > observed.progressDeadlineMs) {
-      const waitingOn = state.pendingGate ? `gate ${shownWebhook(state.pendingGate.webhook)} gave no answer` : 'the release command did not finish';
-      return failNow(state, `no progress within the ${formatDuration(observed.progressDeadlineMs)} deadline before the rollout began (${waitingOn}); nothing was changed`);
-    }
+    // The release command runs once, before any replica of the new code starts; if it fails nothing moves.
+    if (observed.releaseCommand === 'failed') return failNow(state, observed.releaseFailure ?? 'the release command failed');
+    const stuck = startStuck(state, observed);
+    if (stuck) return stuck;
     // Gates come first: a refusal leaves everything as it was, the release command included.
     const before = passGates(strategy, state, observed, { stage: 'before_rollout', currentWeight: 0, nextWeight: 0 });
     if (before) return before;
-    // The release command runs once, before any replica of the new code starts; if it fails nothing moves.
-    if (observed.releaseCommand === 'failed') return failNow(state, observed.releaseFailure ?? 'the release command failed');
     if (observed.releaseCommand === 'pending') {
       if (state.releaseRequested) return act(state, { kind: 'wait', reason: 'the release command is running' });
       return act({ ...state, releaseRequested: true }, { kind: 'run_release', revisionId: state.targetId });
@@ -119,6 +116,19 @@ function decideByStrategy(strategy: Strategy, state: RolloutState, observed: Rol
     case 'canary':
       return decideCanary(strategy, state, observed);
   }
+}
+
+/**
+ * Past the progress deadline still waiting for a gate or the release command: nothing has started, so
+ * there is nothing to hold; the deployment fails.
+ */
+function startStuck(state: RolloutState, observed: RolloutObservation): Decision | undefined {
+  if (observed.now - state.deadlineFrom <= observed.progressDeadlineMs) return undefined;
+  const releaseRunning = state.releaseRequested && observed.releaseCommand === 'pending';
+  if (!state.pendingGate && !releaseRunning) return undefined;
+  const waitingOn = state.pendingGate ? `gate ${shownWebhook(state.pendingGate.webhook)} gave no answer` : 'the release command did not finish';
+  const deadline = formatDuration(observed.progressDeadlineMs);
+  return failNow(state, `no progress within the ${deadline} deadline before the rollout began (${waitingOn}); nothing was changed`);
 }
 
 /** Past the progress deadline (and not waiting on a person's own pause): roll back a doubtful release, else alert. */
