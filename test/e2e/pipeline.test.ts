@@ -73,6 +73,26 @@ describe('build pipelines', () => {
     expect(versionOf((await routerGet(maestro.routerPort, 'web.production.hello.localhost')).body)).toBe('v1');
   });
 
+  it('fails a deploy whose lockfile does not match package.json at once, saying what to fix, and the previous release keeps serving', async () => {
+    const packageJson = { name: 'node-hello', version: '1.0.0', private: true, type: 'module', dependencies: { 'left-pad': '^1.3.0' } };
+    const lockfile = { name: 'node-hello', version: '1.0.0', lockfileVersion: 3, requires: true, packages: { '': { name: 'node-hello', version: '1.0.0' } } };
+    const dir = await exampleCopy('node-hello', {
+      ...withBuild('      install: npm ci', 'v7'),
+      'package.json': () => JSON.stringify(packageJson, null, 2),
+      'package-lock.json': () => JSON.stringify(lockfile, null, 2),
+    });
+    const expected =
+      'package-lock.json does not match package.json: "left-pad" (^1.3.0) is in package.json but not in the lockfile; run npm install and commit package-lock.json';
+    const result = await cli(['deploy', dir, '--json'], maestro.env);
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout).error).toContain(expected);
+    const [failed] = await builds();
+    expect(failed).toMatchObject({ status: 'failed', attempts: 1, error: expected });
+    const steps = await maestro.store.buildSteps.list(failed!.id);
+    expect(steps.find((step) => step.name === 'install')).toMatchObject({ status: 'failed', error: expected });
+    expect(versionOf((await routerGet(maestro.routerPort, 'web.production.hello.localhost')).body)).toBe('v1');
+  });
+
   it('retries an install that failed on the network, and succeeds', async () => {
     const port = (flaky.address() as { port: number }).port;
     const install = `      install: node -e "fetch('http://127.0.0.1:${port}/').then(r => { if (r.status !== 200) { console.error('npm ERR! network ECONNRESET'); process.exit(1) } })"`;
