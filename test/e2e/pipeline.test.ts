@@ -61,7 +61,7 @@ describe('build pipelines', () => {
 
     const logs = await cli(['build', 'logs', built!.id], maestro.env);
     expect(logs.stdout).toContain('[install] installing');
-  });
+  }, 60_000);
 
   it('fails a deploy whose test step fails, without retrying it, and the previous release keeps serving', async () => {
     const dir = await exampleCopy('node-hello', withBuild('      test: echo "1 test failed" && exit 1', 'v2'));
