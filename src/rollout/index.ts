@@ -1,4 +1,4 @@
-export { composeRouteTable, normaliseWeights, previewHost, serviceHost, serviceUrl } from './route-table.js';
+export { composeRouteTable, normaliseWeights, previewHost, replicaUpstream, serviceHost, serviceUrl } from './route-table.js';
 export type { LiveService, ReplicaEndpoint } from './route-table.js';
 export * from './analysis/index.js';
 // The four strategies behind one pure `decide`; `strategies.*` carries the exact names (RolloutAction, RolloutObservation...).

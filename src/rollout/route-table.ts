@@ -14,6 +14,11 @@ export function serviceUrl(project: string, service: string, environment: string
   return `http://${serviceHost(project, service, environment)}:${routerPort}/`;
 }
 
+/** The router's address for a replica: replicas listen on loopback, on the port the agent gave them. */
+export function replicaUpstream(port: number): string {
+  return `127.0.0.1:${port}`;
+}
+
 export interface LiveService {
   project: string;
   service: string;
@@ -43,7 +48,7 @@ export function composeRouteTable(live: LiveService[], replicas: ReplicaEndpoint
   for (const replica of replicas) {
     if (!replica.healthy) continue;
     const list = healthyByRevision.get(replica.revisionId) ?? [];
-    list.push(`127.0.0.1:${replica.port}`);
+    list.push(replicaUpstream(replica.port));
     healthyByRevision.set(replica.revisionId, list);
   }
 

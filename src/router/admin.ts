@@ -8,6 +8,7 @@ import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.js';
 import type { RouteState } from './route-state.js';
 import { validateRouteTable } from './route-table.js';
 import type { UpgradedConnections } from './upgraded-connections.js';
+import type { UpstreamLoad } from './upstream-load.js';
 
 /** Route tables are small; this only guards the router against a runaway body. */
 const MAX_TABLE_BYTES = 16 * 1024 * 1024;
@@ -17,6 +18,7 @@ export interface AdminContext {
   state: RouteState;
   metrics: RouterMetrics;
   upgrades: UpgradedConnections;
+  load: UpstreamLoad;
   /** When set, every endpoint except /healthz wants `Authorization: Bearer <token>`. */
   token?: string;
 }
@@ -29,23 +31,33 @@ export interface RouterStatsResponse {
   inFlight: Record<string, number>;
   /** Open WebSockets per revision id: a retired revision's are closed once its drain time is up. */
   websockets: Record<string, number>;
+  /** Per replica address (`host:port`) with anything open: what draining a single replica waits on. */
+  upstreams: Record<string, UpstreamConnections>;
   unrouted: { no_route: number; unavailable: number };
   revisions: RevisionStats[];
+}
+
+export interface UpstreamConnections {
+  inFlight: number;
+  websockets: number;
 }
 
 /** What `POST /websockets/close` answers. */
 export interface CloseWebsocketsResponse {
   revision: string;
-  /** Upgraded connections of the revision that were open and are closed now. */
+  /** Upgraded connections of the revision (or of its replicas named in the request) that were open and are closed now. */
   closed: number;
 }
 
 /** How long closing connections may take by default before the rest are cut, and at most. */
-const DEFAULT_CLOSE_WAIT_MS = 2_000;
+export const DEFAULT_CLOSE_WAIT_MS = 2_000;
 const MAX_CLOSE_WAIT_MS = 60_000;
 
 const closeWebsocketsSchema = z.strictObject({
   revision: z.string({ error: 'revision is required: the id of the revision whose WebSockets to close' }).min(1, 'revision must not be empty'),
+  upstreams: z
+    .array(z.string({ error: 'upstreams lists replica addresses, e.g. "127.0.0.1:41234"' }), { error: 'upstreams lists replica addresses, e.g. ["127.0.0.1:41234"]' })
+    .optional(),
   waitMs: z
     .number({ error: 'waitMs is a number of milliseconds' })
     .int('waitMs is a whole number of milliseconds')
@@ -139,6 +151,7 @@ export function createAdminHandler(context: AdminContext): (req: IncomingMessage
           windowMs,
           inFlight: context.metrics.inFlightByRevision(),
           websockets: context.metrics.websocketsByRevision(),
+          upstreams: upstreamConnections(context.load.inFlight(), context.upgrades.countByUpstream()),
           unrouted: { ...context.metrics.unrouted },
           revisions: context.metrics.snapshot(windowMs),
         };
@@ -162,10 +175,14 @@ export function createAdminHandler(context: AdminContext): (req: IncomingMessage
         const parsed = closeWebsocketsSchema.safeParse(await readJsonBody(req));
         if (!parsed.success) {
           const issue = parsed.error.issues[0]!;
-          throw new MaestroError('validation_error', `POST /websockets/close wants {"revision": "<id>", "waitMs"?: <ms>}: ${issue.message}`);
+          throw new MaestroError(
+            'validation_error',
+            `POST /websockets/close wants {"revision": "<id>", "upstreams"?: ["host:port"], "waitMs"?: <ms>}: ${issue.message}`,
+          );
         }
-        const { revision, waitMs = DEFAULT_CLOSE_WAIT_MS } = parsed.data;
-        const answer: CloseWebsocketsResponse = { revision, closed: await context.upgrades.goAway(revision, waitMs) };
+        const { revision, upstreams, waitMs = DEFAULT_CLOSE_WAIT_MS } = parsed.data;
+        const closed = await context.upgrades.goAway({ revision, ...(upstreams === undefined ? {} : { upstreams }) }, waitMs);
+        const answer: CloseWebsocketsResponse = { revision, closed };
         sendJson(res, 200, answer);
         return;
       }
@@ -186,6 +203,14 @@ export function createAdminHandler(context: AdminContext): (req: IncomingMessage
       sendError(res, isMaestroError(error) ? error : new MaestroError('internal', errorMessage(error)));
     });
   };
+}
+
+function upstreamConnections(inFlight: Record<string, number>, websockets: Record<string, number>): Record<string, UpstreamConnections> {
+  const result: Record<string, UpstreamConnections> = {};
+  for (const address of new Set([...Object.keys(inFlight), ...Object.keys(websockets)])) {
+    result[address] = { inFlight: inFlight[address] ?? 0, websockets: websockets[address] ?? 0 };
+  }
+  return result;
 }
 
 function methodNotAllowed(method: string, path: string): MaestroError {

@@ -1,6 +1,6 @@
 import { Pool } from 'undici';
 import { MaestroError, errorMessage, type ErrorCode } from '../common/index.js';
-import type { CloseWebsocketsResponse, RouterHealth, RouterStatsResponse } from './admin.js';
+import { DEFAULT_CLOSE_WAIT_MS, type CloseWebsocketsResponse, type RouterHealth, type RouterStatsResponse } from './admin.js';
 import type { RouteTable } from './route-table.js';
 
 export interface RouterClientOptions {
@@ -27,11 +27,18 @@ export interface RouterClient {
   stats(windowMs?: number): Promise<RouterStatsResponse>;
   health(): Promise<RouterHealth>;
   /**
-   * Close a revision's open WebSockets ("going away"), giving them `waitMs` (the router's default when
-   * omitted) to finish the closing handshake before the rest are cut; resolves once they are closed.
+   * Close a revision's open WebSockets ("going away"), or only those to the replicas at `upstreams`,
+   * giving them `waitMs` (the router's default when omitted) to finish the closing handshake before
+   * the rest are cut; resolves once they are closed.
    */
-  closeWebsockets(revision: string, waitMs?: number): Promise<CloseWebsocketsResponse>;
+  closeWebsockets(request: CloseWebsocketsRequest): Promise<CloseWebsocketsResponse>;
   close(): Promise<void>;
+}
+
+export interface CloseWebsocketsRequest {
+  revision: string;
+  upstreams?: string[];
+  waitMs?: number;
 }
 
 const STATUS_CODES: Record<number, ErrorCode> = { 400: 'validation_error', 401: 'unauthorized', 404: 'not_found', 409: 'conflict', 413: 'payload_too_large' };
@@ -78,8 +85,13 @@ export function createRouterClient(options: RouterClientOptions): RouterClient {
     getRoutes: () => call<RouteTable>('GET', '/routes'),
     stats: (windowMs) => call<RouterStatsResponse>('GET', windowMs === undefined ? '/stats' : `/stats?window=${Math.max(1, Math.round(windowMs))}ms`),
     health: () => call<RouterHealth>('GET', '/healthz'),
-    closeWebsockets: (revision, waitMs) =>
-      call<CloseWebsocketsResponse>('POST', '/websockets/close', { revision, ...(waitMs === undefined ? {} : { waitMs: Math.max(0, Math.round(waitMs)) }) }, waitMs ?? 2_000),
+    closeWebsockets: ({ revision, upstreams, waitMs }) =>
+      call<CloseWebsocketsResponse>(
+        'POST',
+        '/websockets/close',
+        { revision, ...(upstreams === undefined ? {} : { upstreams }), ...(waitMs === undefined ? {} : { waitMs: Math.max(0, Math.round(waitMs)) }) },
+        waitMs ?? DEFAULT_CLOSE_WAIT_MS,
+      ),
     close: () => pool.close(),
   };
 }

@@ -28,5 +28,5 @@ export { HOST_FORMAT } from './pages.js';
 export { startRouter, DEFAULT_UPSTREAM_TIMEOUT_MS, type RouterHandle, type RouterOptions } from './server.js';
 export { runRouterProcess, type RouterProcessOptions } from './process.js';
 export { parseRouterArgs } from './args.js';
-export type { CloseWebsocketsResponse, RouterHealth, RouterStatsResponse } from './admin.js';
-export { createRouterClient, type PutRoutesResult, type RouterClient, type RouterClientOptions } from './client.js';
+export type { CloseWebsocketsResponse, RouterHealth, RouterStatsResponse, UpstreamConnections } from './admin.js';
+export { createRouterClient, type CloseWebsocketsRequest, type PutRoutesResult, type RouterClient, type RouterClientOptions } from './client.js';

@@ -17,6 +17,7 @@ import type { Backend, Route } from './route-table.js';
 import { REVISION_HEADER, UpstreamRotation, backendForRequest } from './select.js';
 import { RequestBody } from './request-body.js';
 import type { UpstreamPools } from './upstream-pools.js';
+import type { UpstreamLoad } from './upstream-load.js';
 
 /** What the proxy needs from the rest of the router. */
 export interface ProxyContext {
@@ -24,6 +25,7 @@ export interface ProxyContext {
   metrics: RouterMetrics;
   rotation: UpstreamRotation;
   pools: UpstreamPools;
+  load: UpstreamLoad;
   upstreamTimeoutMs: number;
   /** True while shutting down: answers carry `Connection: close` so clients move on. */
   draining(): boolean;
@@ -136,10 +138,12 @@ function forward(context: ProxyContext, req: IncomingMessage, res: ServerRespons
   let answered = false;
   let controller: Dispatcher.DispatchController | undefined;
   let upstream = context.rotation.next(backend)!;
+  let release = context.load.begin(upstream);
 
   const done = (status: number): void => {
     if (answered) return;
     answered = true;
+    release();
     finish(status, performance.now() - started);
     forwarding.log(status, backend.revision, upstream);
   };
@@ -200,7 +204,9 @@ function forward(context: ProxyContext, req: IncomingMessage, res: ServerRespons
         const mayRetry = !retried && (body === null || !body.started) && CONNECTION_FAILURES.has(code) && IDEMPOTENT_METHODS.has(method) && !res.destroyed;
         const other = backend.upstreams.find((candidate) => candidate !== upstream);
         if (mayRetry && other !== undefined) {
+          release();
           upstream = other;
+          release = context.load.begin(upstream);
           attempt(true);
           return;
         }

@@ -11,6 +11,7 @@ import { UpstreamRotation } from './select.js';
 import { loadStateFile, writeStateFile } from './state-file.js';
 import { UpstreamPools } from './upstream-pools.js';
 import { UpgradedConnections } from './upgraded-connections.js';
+import { UpstreamLoad } from './upstream-load.js';
 import { handleUpgrade } from './websocket.js';
 
 export interface RouterOptions {
@@ -113,12 +114,14 @@ export async function startRouter(options: RouterOptions): Promise<RouterHandle>
   );
   let draining = false;
   const upgrades = new UpgradedConnections();
+  const load = new UpstreamLoad();
 
   const context: ProxyContext = {
     lookup: (name) => state.lookup(name),
     metrics,
     rotation,
     pools,
+    load,
     upstreamTimeoutMs,
     draining: () => draining,
     accessLog: accessLogOn ? (entry: AccessLogEntry) => logger.info(entry, 'request') : undefined,
@@ -131,7 +134,7 @@ export async function startRouter(options: RouterOptions): Promise<RouterHandle>
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     else socket.destroy();
   });
-  const admin = createServer(createAdminHandler({ state, metrics, upgrades, token }));
+  const admin = createServer(createAdminHandler({ state, metrics, upgrades, load, token }));
 
   let port: number;
   let adminPort: number;

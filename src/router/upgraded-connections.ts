@@ -61,6 +61,8 @@ class Pump {
 
 export interface UpgradedConnectionInput {
   revision: string;
+  /** The replica's `host:port`. */
+  upstreamAddress: string;
   client: Duplex;
   upstream: Duplex;
   /** A switched WebSocket: closed with close frames (1001) rather than a bare TCP end. */
@@ -76,6 +78,7 @@ export interface UpgradedConnectionInput {
 /** An upgraded client connection joined to its upstream connection until either side closes. */
 class UpgradedConnection {
   readonly revision: string;
+  readonly upstreamAddress: string;
   readonly closed: Promise<void>;
   private goingAway = false;
   private cap: NodeJS.Timeout | undefined;
@@ -85,6 +88,7 @@ class UpgradedConnection {
   constructor(private readonly input: UpgradedConnectionInput) {
     const { client, upstream, websocket } = input;
     this.revision = input.revision;
+    this.upstreamAddress = input.upstreamAddress;
     this.toClient = new Pump(upstream, client, websocket ? closeFrame(CLOSE_GOING_AWAY, GOING_AWAY_REASON, false) : undefined);
     this.toUpstream = new Pump(client, upstream, websocket ? closeFrame(CLOSE_GOING_AWAY, GOING_AWAY_REASON, true) : undefined);
     this.toUpstream.alreadySent(input.sentToUpstream);
@@ -129,7 +133,13 @@ class UpgradedConnection {
   }
 }
 
-/** The router's open upgraded connections, by revision, so a retired revision's can be closed last. */
+/** Which connections to close: a revision's, or only those of its replicas at these addresses. */
+export interface ConnectionSelector {
+  revision: string;
+  upstreams?: string[];
+}
+
+/** The router's open upgraded connections, by revision and replica, so a retired one's can be closed last. */
 export class UpgradedConnections {
   private readonly open = new Set<UpgradedConnection>();
 
@@ -139,19 +149,23 @@ export class UpgradedConnections {
     void connection.closed.then(() => this.open.delete(connection));
   }
 
-  /** Open upgraded connections per revision id. */
-  countByRevision(): Record<string, number> {
+  /** Open upgraded connections per replica address. */
+  countByUpstream(): Record<string, number> {
     const counts: Record<string, number> = {};
-    for (const connection of this.open) counts[connection.revision] = (counts[connection.revision] ?? 0) + 1;
+    for (const connection of this.open) counts[connection.upstreamAddress] = (counts[connection.upstreamAddress] ?? 0) + 1;
     return counts;
   }
 
   /**
-   * Close the revision's connections (every one when `revision` is undefined) with "going away";
-   * resolves with how many once they are closed, at most about `capMs` later.
+   * Close the selected connections (every one when `which` is undefined) with "going away"; resolves
+   * with how many once they are closed, at most about `capMs` later.
    */
-  async goAway(revision: string | undefined, capMs: number): Promise<number> {
-    const chosen = [...this.open].filter((connection) => revision === undefined || connection.revision === revision);
+  async goAway(which: ConnectionSelector | undefined, capMs: number): Promise<number> {
+    const upstreams = which?.upstreams === undefined ? undefined : new Set(which.upstreams);
+    const chosen = [...this.open].filter(
+      (connection) =>
+        which === undefined || (connection.revision === which.revision && (upstreams === undefined || upstreams.has(connection.upstreamAddress))),
+    );
     await Promise.all(chosen.map((connection) => connection.goAway(capMs)));
     return chosen.length;
   }

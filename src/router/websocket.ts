@@ -86,6 +86,7 @@ export function handleUpgrade(context: ProxyContext, connections: UpgradedConnec
       const switchedProtocols = /^HTTP\/1\.[01] 101 /.test(headText);
       connections.track({
         revision: backend.revision,
+        upstreamAddress: upstream,
         client,
         upstream: upstreamSocket,
         websocket: switchedProtocols && /\r\nupgrade:[ \t]*websocket[ \t]*\r\n/i.test(headText),

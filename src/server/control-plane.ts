@@ -103,9 +103,13 @@ export class ControlPlane {
   ) {
     this.sources = new ContentStore(paths.sources);
     this.artifacts = new ContentStore(paths.artifacts);
-    // The route sync's client follows a restarted router.
-    this.runner = new RevisionRunner(agent, this.artifacts, paths.revisions, { router: () => this.routes.client, logger });
-    this.routes = new RouteSync(store, agent, router, logger);
+    // The route sync's client follows a restarted router; replicas the runner retires leave its tables first.
+    this.runner = new RevisionRunner(agent, this.artifacts, paths.revisions, {
+      router: () => this.routes.client,
+      publishRoutes: () => this.routes.push(),
+      logger,
+    });
+    this.routes = new RouteSync(store, agent, router, logger, (replicaId) => !this.runner.isRetiring(replicaId));
     this.warm = new WarmPool(store, this.runner, logger);
     this.deployer = new Deployer({
       store,

@@ -1,5 +1,5 @@
 import { errorMessage } from '../common/index.js';
-import type { RouterClient } from '../router/index.js';
+import type { RouterClient, RouterStatsResponse } from '../router/index.js';
 
 /** The router calls a drain makes: its per-revision figures, and closing a revision's WebSockets. */
 export type RouterConnections = Pick<RouterClient, 'stats' | 'closeWebsockets'>;
@@ -11,6 +11,12 @@ export interface DrainObservation {
   inFlight: number;
   /** WebSockets the router holds open to the revision. */
   websockets: number;
+}
+
+/** What to drain: a whole revision, or only its replicas at these addresses (`host:port`) while the rest serve on. */
+export interface DrainTarget {
+  revision: string;
+  upstreams?: string[];
 }
 
 export type DrainStep = { kind: 'wait' } | { kind: 'close_websockets' } | { kind: 'stop' };
@@ -58,11 +64,26 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** What the router's figures say is still open to the target. */
+function observe(stats: RouterStatsResponse, target: DrainTarget, elapsedMs: number): DrainObservation {
+  if (target.upstreams === undefined) {
+    // A router from before WebSocket counts were reported has none to wait on.
+    return { elapsedMs, inFlight: stats.inFlight[target.revision] ?? 0, websockets: stats.websockets?.[target.revision] ?? 0 };
+  }
+  let inFlight = 0;
+  let websockets = 0;
+  for (const address of target.upstreams) {
+    inFlight += stats.upstreams?.[address]?.inFlight ?? 0;
+    websockets += stats.upstreams?.[address]?.websockets ?? 0;
+  }
+  return { elapsedMs, inFlight, websockets };
+}
+
 /**
  * Carry out `decideDrain` against the router for up to `drainMs`. Never throws: a router that cannot be
  * asked ends the drain (the stop goes ahead), so an unreachable router delays a stop by at most the drain time.
  */
-export async function drainRevision(router: RouterConnections, revisionId: string, drainMs: number): Promise<DrainReport> {
+export async function drainThroughRouter(router: RouterConnections, target: DrainTarget, drainMs: number): Promise<DrainReport> {
   const started = Date.now();
   const elapsed = (): number => Date.now() - started;
   const report = (outcome: DrainReport['outcome'], observation: DrainObservation, closedWebsockets = 0, error?: string): DrainReport => ({
@@ -77,12 +98,7 @@ export async function drainRevision(router: RouterConnections, revisionId: strin
   for (;;) {
     try {
       const stats = await within(router.stats(), Math.max(MIN_CALL_MS, drainMs - elapsed()));
-      observation = {
-        elapsedMs: elapsed(),
-        inFlight: stats.inFlight[revisionId] ?? 0,
-        // A router from before WebSocket counts were reported has none to wait on.
-        websockets: stats.websockets?.[revisionId] ?? 0,
-      };
+      observation = observe(stats, target, elapsed());
     } catch (error) {
       return report('router_unreachable', observation, 0, errorMessage(error));
     }
@@ -95,7 +111,7 @@ export async function drainRevision(router: RouterConnections, revisionId: strin
         return report(observation.inFlight > 0 ? 'timed_out' : 'drained', observation);
       case 'close_websockets':
         try {
-          const closed = await within(router.closeWebsockets(revisionId, CLOSING_HANDSHAKE_MS), CLOSING_HANDSHAKE_MS + MIN_CALL_MS);
+          const closed = await within(router.closeWebsockets({ ...target, waitMs: CLOSING_HANDSHAKE_MS }), CLOSING_HANDSHAKE_MS + MIN_CALL_MS);
           return report('timed_out', observation, closed.closed);
         } catch (error) {
           return report('router_unreachable', observation, 0, errorMessage(error));

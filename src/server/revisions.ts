@@ -2,16 +2,19 @@ import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { unpackArtifact, type ContentStore } from '../build/index.js';
-import type { Logger } from '../common/index.js';
+import { errorMessage, type Logger } from '../common/index.js';
 import type { ServiceConfig } from '../manifest/index.js';
 import type { Agent, ReplicaStatus } from '../runtime/index.js';
 import type { Revision } from '../store/index.js';
+import { replicaUpstream } from '../rollout/index.js';
 import { replicaSpec } from './replica-spec.js';
-import { drainRevision, type RouterConnections } from './revision-drain.js';
+import { drainThroughRouter, type DrainTarget, type RouterConnections } from './revision-drain.js';
 
 export interface RevisionRunnerOptions {
   /** The router serving the revisions (it may be replaced while running), asked before a revision stops. */
   router?: () => RouterConnections | undefined;
+  /** Push a route table now; it leaves out the replicas being retired (`isRetiring`). */
+  publishRoutes?: () => Promise<unknown>;
   logger?: Logger;
 }
 
@@ -23,6 +26,14 @@ export class RevisionRunner {
     private readonly revisionsDir: string,
     private readonly options: RevisionRunnerOptions = {},
   ) {}
+
+  /** Replicas taken out of traffic before they stop, while the rest of their revision serves on. */
+  private readonly retiring = new Set<string>();
+
+  /** Whether a replica is being retired: route tables leave it out even while it is healthy. */
+  isRetiring(replicaId: string): boolean {
+    return this.retiring.has(replicaId);
+  }
 
   dir(revisionId: string): string {
     return join(this.revisionsDir, revisionId);
@@ -70,30 +81,49 @@ export class RevisionRunner {
    * SIGTERM after that, and SIGKILL if they are still running `graceMs` later.
    */
   async stop(revisionId: string, graceMs?: number): Promise<void> {
-    if (graceMs !== undefined && graceMs > 0 && this.replicas(revisionId).length > 0) await this.drain(revisionId, graceMs);
+    if (graceMs !== undefined && graceMs > 0 && this.replicas(revisionId).length > 0) await this.drain({ revision: revisionId }, graceMs);
     const ids = this.agent.list().filter((replica) => replica.revisionId === revisionId).map((replica) => replica.id);
     await Promise.all(ids.map((id) => this.agent.stop(id, graceMs === undefined ? {} : { graceMs })));
   }
 
-  private async drain(revisionId: string, drainMs: number): Promise<void> {
+  private async drain(target: DrainTarget, drainMs: number): Promise<void> {
     const router = this.options.router?.();
     if (!router) return;
-    const report = await drainRevision(router, revisionId, drainMs);
+    const report = await drainThroughRouter(router, target, drainMs);
     const { logger } = this.options;
+    const what = { revision: target.revision, ...(target.upstreams ? { upstreams: target.upstreams } : {}) };
     if (report.outcome === 'router_unreachable') {
-      logger?.warn({ revision: revisionId, err: report.error }, 'could not ask the router to drain a revision; stopping it anyway');
+      logger?.warn({ ...what, err: report.error }, 'could not ask the router to drain; stopping anyway');
     } else if (report.outcome === 'timed_out') {
       logger?.info(
-        { revision: revisionId, drainMs, inFlight: report.inFlight, websocketsClosed: report.closedWebsockets },
-        'drain time over: open WebSockets closed, the revision stops with what is still in flight',
+        { ...what, drainMs, inFlight: report.inFlight, websocketsClosed: report.closedWebsockets },
+        'drain time over: open WebSockets closed, stopping with what is still in flight',
       );
     }
   }
 
-  /** Stop `count` of the revision's replicas, newest first (a rolling update retiring old ones). */
+  /**
+   * Stop `count` of the revision's replicas, newest first (a rolling update retiring old ones). With a
+   * grace time they leave the route table first and drain like a whole revision does, while the
+   * revision's other replicas serve on.
+   */
   async stopSome(revisionId: string, count: number, graceMs?: number): Promise<void> {
     const newestFirst = this.replicas(revisionId).sort((a, b) => b.id.localeCompare(a.id, undefined, { numeric: true }));
-    for (const replica of newestFirst.slice(0, count)) await this.agent.stop(replica.id, graceMs === undefined ? {} : { graceMs });
+    const chosen = newestFirst.slice(0, count);
+    if (chosen.length === 0) return;
+    const draining = graceMs !== undefined && graceMs > 0 && this.options.router !== undefined;
+    if (draining) for (const replica of chosen) this.retiring.add(replica.id);
+    try {
+      if (draining) {
+        await this.options.publishRoutes?.().catch((error: unknown) =>
+          this.options.logger?.warn({ revision: revisionId, err: errorMessage(error) }, 'could not take retiring replicas out of the route table'),
+        );
+        await this.drain({ revision: revisionId, upstreams: chosen.map((replica) => replicaUpstream(replica.port)) }, graceMs);
+      }
+      for (const replica of chosen) await this.agent.stop(replica.id, graceMs === undefined ? {} : { graceMs });
+    } finally {
+      for (const replica of chosen) this.retiring.delete(replica.id);
+    }
   }
 
   async remove(revisionId: string): Promise<void> {

@@ -25,6 +25,8 @@ export class RouteSync {
     private readonly agent: Agent,
     private router: RouterClient,
     private readonly logger: Logger,
+    /** False for a replica being retired: out of the table even while healthy. */
+    private readonly serves: (replicaId: string) => boolean = () => true,
   ) {}
 
   useRouter(client: RouterClient): void {
@@ -115,7 +117,7 @@ export class RouteSync {
     const replicas = this.agent.list().map((replica) => ({
       revisionId: replica.revisionId,
       port: replica.port,
-      healthy: replica.state === 'healthy',
+      healthy: replica.state === 'healthy' && this.serves(replica.id),
     }));
     this.version = Math.max(this.version + 1, Date.now());
     const table = composeRouteTable(live, replicas, this.version);

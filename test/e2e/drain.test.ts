@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ContentStore } from '../../src/build/index.js';
+import { composeRouteTable } from '../../src/rollout/index.js';
 import { Agent, type ReplicaStatus } from '../../src/runtime/index.js';
 import { dataPaths, stopRouterProcess, type DataPaths } from '../../src/server/index.js';
 import { RevisionRunner } from '../../src/server/revisions.js';
@@ -26,11 +27,10 @@ describe('retiring a revision that serves WebSockets', () => {
   let router: RunningRouter;
   let agent: Agent;
   let runner: RevisionRunner;
-  const stoppingAt = new Map<string, number>();
 
-  const startReplica = async (revisionId: string, name: string): Promise<ReplicaStatus> => {
+  const startReplica = async (revisionId: string, name: string, number = 1): Promise<ReplicaStatus> => {
     const replica = await agent.start({
-      id: `${revisionId}-1`,
+      id: `${revisionId}-${number}`,
       revisionId,
       cwd: FIXTURES,
       command: `exec "${process.execPath}" websocket-app.mjs`,
@@ -45,10 +45,15 @@ describe('retiring a revision that serves WebSockets', () => {
     paths = dataPaths(dataDir);
     router = await ensureRouter(paths, { port: 0, adminPort: 0, host: '127.0.0.1' });
     agent = new Agent({ stateDir: paths.agentState, logDir: paths.replicaLogs });
-    agent.on('change', (status: ReplicaStatus) => {
-      if (status.state === 'stopping' && !stoppingAt.has(status.revisionId)) stoppingAt.set(status.revisionId, Date.now());
-    });
-    runner = new RevisionRunner(agent, new ContentStore(paths.artifacts), paths.revisions, { router: () => router.client });
+    // What the route sync does: the table from the healthy replicas, leaving out those being retired.
+    let version = 100;
+    const publishRoutes = (): Promise<unknown> => {
+      const serving = agent.list().filter((replica) => replica.revisionId === 'rev_rolling');
+      const replicas = serving.map((replica) => ({ revisionId: replica.revisionId, port: replica.port, healthy: replica.state === 'healthy' && !runner.isRetiring(replica.id) }));
+      const live = [{ project: 'shop', service: 'api', environment: 'production', weights: [{ revisionId: 'rev_rolling', weight: 100 }] }];
+      return router.client.putRoutes(composeRouteTable(live, replicas, ++version));
+    };
+    runner = new RevisionRunner(agent, new ContentStore(paths.artifacts), paths.revisions, { router: () => router.client, publishRoutes });
   }, 30_000);
 
   afterAll(async () => {
@@ -107,7 +112,9 @@ describe('retiring a revision that serves WebSockets', () => {
     expect(await closing).toEqual({ closeCode: 1001, closeReason: 'going away' });
     await stopped;
     expect(closedAt - stopStarted).toBeGreaterThanOrEqual(DRAIN_MS - 20);
-    expect(stoppingAt.get('rev_a')).toBeGreaterThanOrEqual(closedAt);
+    // The app heard the router's close before it was told to stop.
+    const log = await readFile(agent.logFile('rev_a-1'), 'utf8');
+    expect(log).toMatch(/close 1001[\s\S]*SIGTERM/);
     expect(runner.replicas('rev_a')).toEqual([]);
 
     // B's socket was never disturbed.
@@ -120,6 +127,43 @@ describe('retiring a revision that serves WebSockets', () => {
     expect(stats.websockets).toMatchObject({ rev_a: 0, rev_b: 1 });
     socketToB.close();
     await socketToB.ended;
+  }, 20_000);
+
+  it('retires one replica of a revision that serves on: out of the table first, drained, then stopped', async () => {
+    const host = 'api.production.shop.localhost';
+    const [first, second] = await Promise.all([startReplica('rev_rolling', 'one', 1), startReplica('rev_rolling', 'two', 2)]);
+    const addresses = [`127.0.0.1:${first.port}`, `127.0.0.1:${second.port}`].sort();
+    await router.client.putRoutes(table(50, [route(host, [{ revision: 'rev_rolling', weight: 100, upstreams: addresses }])]));
+    const port = router.info.port;
+    // One socket on each replica (round robin); stopSome retires the newest, "two".
+    const sockets = [await openWebSocket(port, host), await openWebSocket(port, host)];
+    const names = await Promise.all(
+      sockets.map(async (socket) => {
+        socket.send('who');
+        return (await socket.receive()).split(':')[0];
+      }),
+    );
+    expect([...names].sort()).toEqual(['one', 'two']);
+    const toTwo = sockets[names.indexOf('two')]!;
+    const toOne = sockets[names.indexOf('one')]!;
+
+    const retired = runner.stopSome('rev_rolling', 1, DRAIN_MS);
+    await waitFor(async () => !(await router.client.getRoutes()).routes.some((candidate) => candidate.backends.some((backend) => backend.upstreams.includes(`127.0.0.1:${second.port}`))));
+    // New traffic reaches the replica that stays; the retiring one's socket still works meanwhile.
+    for (let index = 0; index < 5; index++) expect((await send(port, host)).body).toBe('one');
+    toTwo.send('still');
+    expect(await toTwo.receive()).toBe('two:still');
+
+    expect(await toTwo.ended).toEqual({ closeCode: 1001, closeReason: 'going away' });
+    await retired;
+    expect(await readFile(agent.logFile('rev_rolling-2'), 'utf8')).toMatch(/close 1001[\s\S]*SIGTERM/);
+    expect(runner.replicas('rev_rolling').map((replica) => replica.id)).toEqual(['rev_rolling-1']);
+    expect(runner.isRetiring('rev_rolling-2')).toBe(false);
+    toOne.send('untouched');
+    expect(await toOne.receive()).toBe('one:untouched');
+    toOne.close();
+    await toOne.ended;
+    await runner.stop('rev_rolling', 0);
   }, 20_000);
 
   it('stops a revision at once when the router has nothing open to it', async () => {

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { createRouterClient } from '../../src/router/index.js';
-import { decideDrain, drainRevision } from '../../src/server/revision-drain.js';
+import { decideDrain, drainThroughRouter } from '../../src/server/revision-drain.js';
 import { deadAddress } from './support.js';
 
 describe('deciding how a retired revision drains', () => {
@@ -55,7 +55,7 @@ describe('draining against a router that cannot answer', () => {
   it('gives up at once on a router that refuses connections', async () => {
     const client = createRouterClient({ adminUrl: `http://${await deadAddress()}` });
     try {
-      const report = await drainRevision(client, 'rev_a', 30_000);
+      const report = await drainThroughRouter(client, { revision: 'rev_a' }, 30_000);
       expect(report.outcome).toBe('router_unreachable');
       expect(report.error).toMatch(/not reachable/);
       expect(report.waitedMs).toBeLessThan(30_000);
@@ -67,7 +67,7 @@ describe('draining against a router that cannot answer', () => {
   it('does not wait on a hung router longer than the drain time', async () => {
     const client = createRouterClient({ adminUrl: `http://127.0.0.1:${silentPort}`, timeoutMs: 60_000 });
     try {
-      const report = await drainRevision(client, 'rev_a', 400);
+      const report = await drainThroughRouter(client, { revision: 'rev_a' }, 400);
       expect(report.outcome).toBe('router_unreachable');
       expect(report.error).toMatch(/no answer within/);
       // The call gets what is left of the drain time (at least a quarter second), not the client's minute.

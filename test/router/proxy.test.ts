@@ -285,13 +285,17 @@ describe('router proxy', () => {
       await waitFor(async () => (await client.stats()).inFlight.old === 1);
       await push([route(HOST, [{ revision: 'r2', weight: 100, upstreams: [v2.address] }])]);
       expect((await send(router.port, HOST)).headers['x-maestro-revision']).toBe('r2');
-      expect((await client.stats()).inFlight.old).toBe(1);
+      const during = await client.stats();
+      expect(during.inFlight.old).toBe(1);
+      // Also per replica, for draining one replica of a revision that serves on.
+      expect(during.upstreams[old.address]).toEqual({ inFlight: 1, websockets: 0 });
       release();
       const answer = await slowRequest;
       expect(answer.status).toBe(200);
       expect(answer.body).toBe('old finished');
       expect(answer.headers['x-maestro-revision']).toBe('old');
       await waitFor(async () => (await client.stats()).inFlight.old === 0);
+      expect((await client.stats()).upstreams[old.address]).toBeUndefined();
     } finally {
       await old.close();
     }

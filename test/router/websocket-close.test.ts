@@ -96,14 +96,14 @@ describe('closing a revision\'s WebSockets through the admin API', () => {
     const metrics = await (await request(`http://127.0.0.1:${router.adminPort}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).body.text();
     expect(metrics).toContain('maestro_router_websockets_open{project="shop",service="web",environment="production",revision="rev_a"} 2');
 
-    expect(await client.closeWebsockets('rev_a', 2_000)).toEqual({ revision: 'rev_a', closed: 2 });
+    expect(await client.closeWebsockets({ revision: 'rev_a', waitMs: 2_000 })).toEqual({ revision: 'rev_a', closed: 2 });
     for (const socket of onA) expect(await socket.ended).toEqual({ closeCode: 1001, closeReason: 'going away' });
     expect(sideA.closeCodes).toEqual([1001, 1001]);
     expect((await client.stats()).websockets).toMatchObject({ rev_a: 0, rev_b: 1 });
     // The other revision's socket is untouched.
     onB.send('still there');
     expect(await onB.receive()).toBe('b:still there');
-    expect(await client.closeWebsockets('rev_a')).toEqual({ revision: 'rev_a', closed: 0 });
+    expect(await client.closeWebsockets({ revision: 'rev_a' })).toEqual({ revision: 'rev_a', closed: 0 });
     onB.close();
     await onB.ended;
   });
@@ -113,7 +113,7 @@ describe('closing a revision\'s WebSockets through the admin API', () => {
     const socket = await openWebSocket(router.port, HOST);
     socket.send('half');
     await waitFor(async () => (await client.stats()).websockets.rev_a === 1);
-    expect(await client.closeWebsockets('rev_a', 2_000)).toMatchObject({ closed: 1 });
+    expect(await client.closeWebsockets({ revision: 'rev_a', waitMs: 2_000 })).toMatchObject({ closed: 1 });
     expect(await socket.receive()).toBe(`a:${'x'.repeat(200)}`);
     expect(await socket.ended).toEqual({ closeCode: 1001, closeReason: 'going away' });
     expect(sideA.closeCodes).toEqual([1001]);
@@ -126,11 +126,44 @@ describe('closing a revision\'s WebSockets through the admin API', () => {
       socket.send('hello');
       expect(await socket.receive()).toBe('a:hello');
       // The client gets the close frame and answers; the app never does: the router stops waiting on it.
-      expect(await client.closeWebsockets('rev_a', 200)).toMatchObject({ closed: 1 });
+      expect(await client.closeWebsockets({ revision: 'rev_a', waitMs: 200 })).toMatchObject({ closed: 1 });
       expect((await socket.ended).closeCode).toBe(1001);
       expect((await client.stats()).websockets.rev_a).toBe(0);
     } finally {
       sideA.deaf = false;
+    }
+  });
+
+  it('closes only the sockets to the replicas named, and reports what is open per replica', async () => {
+    const second = await startUpstream('a2');
+    const sideSecond: AppSide = { closeCodes: [], deaf: false };
+    acceptSockets(second, sideSecond);
+    try {
+      await client.putRoutes(table(2, [route(HOST, [{ revision: 'rev_a', weight: 100, upstreams: [appA.address, second.address] }])]));
+      // Round robin: two sockets land one on each replica.
+      const sockets = [await openWebSocket(router.port, HOST), await openWebSocket(router.port, HOST)];
+      const names = await Promise.all(
+        sockets.map(async (socket) => {
+          socket.send('who');
+          return (await socket.receive()).split(':')[0];
+        }),
+      );
+      expect([...names].sort()).toEqual(['a', 'a2']);
+      const { upstreams } = await client.stats();
+      expect(upstreams[appA.address]).toEqual({ inFlight: 0, websockets: 1 });
+      expect(upstreams[second.address]).toEqual({ inFlight: 0, websockets: 1 });
+
+      expect(await client.closeWebsockets({ revision: 'rev_a', upstreams: [second.address] })).toMatchObject({ closed: 1 });
+      expect(sideSecond.closeCodes).toEqual([1001]);
+      const kept = sockets[names.indexOf('a')]!;
+      kept.send('still');
+      expect(await kept.receive()).toBe('a:still');
+      expect((await client.stats()).upstreams[second.address]).toBeUndefined();
+      kept.close();
+      await kept.ended;
+    } finally {
+      await client.putRoutes(table(3, [route(HOST, [{ revision: 'rev_a', weight: 100, upstreams: [appA.address] }])]));
+      await second.close();
     }
   });
 
