@@ -65,6 +65,8 @@ export interface UpgradedConnectionInput {
   upstreamAddress: string;
   client: Duplex;
   upstream: Duplex;
+  /** The upstream answered 101: the connection counts as open (a refused handshake only lingers until it closes). */
+  switched: boolean;
   /** A switched WebSocket: closed with close frames (1001) rather than a bare TCP end. */
   websocket: boolean;
   /** Bytes the client sent after its request head, already forwarded to the upstream. */
@@ -79,6 +81,7 @@ export interface UpgradedConnectionInput {
 class UpgradedConnection {
   readonly revision: string;
   readonly upstreamAddress: string;
+  readonly switched: boolean;
   readonly closed: Promise<void>;
   private goingAway = false;
   private cap: NodeJS.Timeout | undefined;
@@ -89,6 +92,7 @@ class UpgradedConnection {
     const { client, upstream, websocket } = input;
     this.revision = input.revision;
     this.upstreamAddress = input.upstreamAddress;
+    this.switched = input.switched;
     this.toClient = new Pump(upstream, client, websocket ? closeFrame(CLOSE_GOING_AWAY, GOING_AWAY_REASON, false) : undefined);
     this.toUpstream = new Pump(client, upstream, websocket ? closeFrame(CLOSE_GOING_AWAY, GOING_AWAY_REASON, true) : undefined);
     this.toUpstream.alreadySent(input.sentToUpstream);
@@ -127,7 +131,7 @@ class UpgradedConnection {
     return this.closed;
   }
 
-  destroy(): void {
+  private destroy(): void {
     this.input.client.destroy();
     this.input.upstream.destroy();
   }
@@ -149,10 +153,12 @@ export class UpgradedConnections {
     void connection.closed.then(() => this.open.delete(connection));
   }
 
-  /** Open upgraded connections per replica address. */
+  /** Open switched connections (WebSockets) per replica address, counted like the per-revision gauge. */
   countByUpstream(): Record<string, number> {
     const counts: Record<string, number> = {};
-    for (const connection of this.open) counts[connection.upstreamAddress] = (counts[connection.upstreamAddress] ?? 0) + 1;
+    for (const connection of this.open) {
+      if (connection.switched) counts[connection.upstreamAddress] = (counts[connection.upstreamAddress] ?? 0) + 1;
+    }
     return counts;
   }
 

@@ -87,6 +87,7 @@ export function handleUpgrade(context: ProxyContext, connections: UpgradedConnec
       connections.track({
         revision: backend.revision,
         upstreamAddress: upstream,
+        switched: switchedProtocols,
         client,
         upstream: upstreamSocket,
         websocket: switchedProtocols && /\r\nupgrade:[ \t]*websocket[ \t]*\r\n/i.test(headText),

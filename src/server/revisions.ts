@@ -8,7 +8,7 @@ import type { Agent, ReplicaStatus } from '../runtime/index.js';
 import type { Revision } from '../store/index.js';
 import { replicaUpstream } from '../rollout/index.js';
 import { replicaSpec } from './replica-spec.js';
-import { drainThroughRouter, type DrainTarget, type RouterConnections } from './revision-drain.js';
+import { drainThroughRouter, within, type DrainTarget, type RouterConnections } from './revision-drain.js';
 
 export interface RevisionRunnerOptions {
   /** The router serving the revisions (it may be replaced while running), asked before a revision stops. */
@@ -115,10 +115,15 @@ export class RevisionRunner {
     if (draining) for (const replica of chosen) this.retiring.add(replica.id);
     try {
       if (draining) {
-        await this.options.publishRoutes?.().catch((error: unknown) =>
-          this.options.logger?.warn({ revision: revisionId, err: errorMessage(error) }, 'could not take retiring replicas out of the route table'),
-        );
-        await this.drain({ revision: revisionId, upstreams: chosen.map((replica) => replicaUpstream(replica.port)) }, graceMs);
+        // Taking them out of the table counts against the drain time, so a hung router delays nothing more.
+        const started = Date.now();
+        if (this.options.publishRoutes) {
+          await within(this.options.publishRoutes(), graceMs).catch((error: unknown) =>
+            this.options.logger?.warn({ revision: revisionId, err: errorMessage(error) }, 'could not take retiring replicas out of the route table'),
+          );
+        }
+        const upstreams = chosen.map((replica) => replicaUpstream(replica.port));
+        await this.drain({ revision: revisionId, upstreams }, Math.max(0, graceMs - (Date.now() - started)));
       }
       for (const replica of chosen) await this.agent.stop(replica.id, graceMs === undefined ? {} : { graceMs });
     } finally {
