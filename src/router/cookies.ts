@@ -3,8 +3,10 @@
  * `maestro-sticky` (the revision a sticky rollout assigned to this client). Pure: no I/O.
  */
 
-export const REVISION_COOKIE = 'maestro-revision';
-export const STICKY_COOKIE = 'maestro-sticky';
+/** What the names of the router's cookies start with. */
+export const COOKIE_PREFIX = 'maestro-';
+export const REVISION_COOKIE = `${COOKIE_PREFIX}revision`;
+export const STICKY_COOKIE = `${COOKIE_PREFIX}sticky`;
 /** How long a sticky assignment lasts without a request refreshing it: a day. */
 export const STICKY_MAX_AGE_SECONDS = 24 * 60 * 60;
 

@@ -1,4 +1,4 @@
-import { REVISION_COOKIE, STICKY_COOKIE, clearedStickyCookie, parseCookies, stickyCookie } from './cookies.js';
+import { COOKIE_PREFIX, REVISION_COOKIE, STICKY_COOKIE, clearedStickyCookie, parseCookies, stickyCookie } from './cookies.js';
 import { BACKEND_ROLES, type Backend, type BackendRole, type Route } from './route-table.js';
 
 /** Per-request routing hints, read from the request by `routingOverrides`. */
@@ -27,9 +27,13 @@ export interface Selection {
 /** The overrides a request carries; the cookie header is parsed leniently and never throws. */
 export function routingOverrides(headers: Record<string, string | string[] | undefined>): RoutingOverrides {
   const header = headers[REVISION_HEADER];
-  const cookies = parseCookies(headers.cookie);
   const overrides: RoutingOverrides = {};
   if (typeof header === 'string' && header !== '') overrides.revision = header;
+  // Most requests carry only the app's cookies: skip parsing those (this runs on every request).
+  const cookieHeader = headers.cookie;
+  const mentionsOurs = Array.isArray(cookieHeader) ? cookieHeader.some((line) => line.includes(COOKIE_PREFIX)) : cookieHeader?.includes(COOKIE_PREFIX);
+  if (!mentionsOurs) return overrides;
+  const cookies = parseCookies(cookieHeader);
   const cookieRevision = cookies.get(REVISION_COOKIE);
   if (cookieRevision) overrides.cookieRevision = cookieRevision;
   const sticky = cookies.get(STICKY_COOKIE);
