@@ -71,6 +71,20 @@ describe('step priority', () => {
     },
   );
 
+  // cgroup v1 has a folder per controller, v2 one for all; the group's own cpu.idle is there since Linux 5.15.
+  const unified = existsSync(join(DEFAULT_CGROUP_ROOT, 'cgroup.controllers'));
+  const cpuRoot = unified ? DEFAULT_CGROUP_ROOT : join(DEFAULT_CGROUP_ROOT, 'cpu');
+  it.skipIf(!existsSync(join(cpuRoot, 'cpu.idle')) && !existsSync(join(cpuRoot, 'maestro', 'cpu.idle')))(
+    'runs builds in an idle CPU group, so a serving process that wakes up takes the core from them at once',
+    async () => {
+      const [line] = await run(`grep -E '${unified ? '^0::' : '^[0-9]+:([a-z,]*,)?cpu(,[a-z,]*)?:'}' /proc/self/cgroup`, { priority: { nice: 10 } });
+      const group = line!.slice(line!.lastIndexOf(':') + 1);
+      expect(group).toMatch(/^\/maestro\/build-[0-9a-f]+$/);
+      // All builds together are the idle one: that is what they are weighed as against the apps.
+      expect(readFileSync(join(cpuRoot, 'maestro', 'cpu.idle'), 'utf8').trim()).toBe('1');
+    },
+  );
+
   it('builds at nice 10 by default, and at what they are given', async () => {
     for (const [name, priority, expected] of [
       ['default', undefined, '10'],

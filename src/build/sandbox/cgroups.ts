@@ -68,8 +68,9 @@ async function openPerController(request: StepCgroupRequest, root: string, id: s
     try {
       await makeGroup(dir);
       cpuDir = dir;
-      // Shares count among siblings: the parent's share is what all builds together get against everything else.
-      await writeFile(join(parent, 'cpu.shares'), String(request.cpuShares));
+      // The parent is what all builds together are against everything else: idle where the kernel has it,
+      // a small share where not; the step's own share only counts among builds.
+      await yieldToEverythingElse(parent, 'cpu.shares', String(request.cpuShares));
       await writeFile(join(dir, 'cpu.shares'), String(request.cpuShares));
       // Shares only weigh when both sides want the CPU; a hard cap on all builds together keeps part of a core
       // for serving apps even in the moments the scheduler would hand builds everything.
@@ -132,7 +133,7 @@ async function openUnified(request: StepCgroupRequest, root: string, id: string)
   let cpuWeighted = false;
   if (request.cpuShares !== undefined) {
     const weight = String(cpuWeightFromShares(request.cpuShares));
-    cpuWeighted = await writeFile(join(parent, 'cpu.weight'), weight)
+    cpuWeighted = await yieldToEverythingElse(parent, 'cpu.weight', weight)
       .then(() => writeFile(join(dir, 'cpu.weight'), weight))
       .then(() => writeFile(join(parent, 'cpu.max'), `${buildsCpuQuotaUs()} ${CPU_PERIOD_US}`).catch(() => undefined))
       .then(
@@ -153,6 +154,20 @@ async function openUnified(request: StepCgroupRequest, root: string, id: string)
       remove: () => removeGroup(dir),
     },
   };
+}
+
+/**
+ * Makes the group of all builds an idle one (`cpu.idle`, Linux 5.15+, v1 and v2): a serving process that
+ * wakes up on a core a build is using takes it at once, where a mere small share (or nice value) lets
+ * the build finish its time slice first, a millisecond or more on every request's path. The kernel
+ * refuses a share on an idle group, so the share is the fallback where there is no `cpu.idle`.
+ */
+async function yieldToEverythingElse(parent: string, shareFile: string, share: string): Promise<void> {
+  const idle = await writeFile(join(parent, 'cpu.idle'), '1').then(
+    () => true,
+    () => false,
+  );
+  if (!idle) await writeFile(join(parent, shareFile), share);
 }
 
 const CPU_PERIOD_US = 100_000;
