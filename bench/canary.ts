@@ -1,5 +1,6 @@
 // `npm run bench:canary`: progressive delivery under steady traffic — how fast a bad canary is caught and
-// undone, how rarely a good one is blamed, and whether traffic switches cost users a single request.
+// undone, how rarely a good one is blamed (also while its metric source is down), and whether traffic
+// switches cost users a single request.
 //
 // Maestro runs in this process (API, control plane, embedded database; the router and the apps are its own
 // child processes); bench/load-worker.ts sends open-loop traffic through the router from another process and
@@ -8,33 +9,58 @@
 // `slow` adds 400 ms to every answer, `noisy` answers 500 to 0.5% of requests at random. Every answer, good
 // or bad, names its version in the body, so the timeline tells which revision served it.
 //
-// Scenarios (each one first makes its own stable revision live with strategy immediate):
+// Scenarios (each one first makes its own stable revisions live with strategy immediate):
 // - broken:      canary at 10% answering 500. From its first bad answer (load timeline) to detection — the
 //                rollback's "traffic: 0% to ..." progress event, recorded once the router took the stable-only
 //                table (the failing verdict's own time is shown too) — target <= 2 s; to the last answer not
-//                from the stable revision, target <= 3 s; and the failed requests users saw.
-// - slow:        canary adding 400 ms, with {metric: latency_p95, max: 300ms}: time to detection; and no
-//                failed request (its answers are slow, not wrong: a rollback must let them finish).
-// - noisy:       stable and canary both fail 0.5% at random; N canary rollouts (default 20): false rollbacks,
-//                target 0.
-// - prometheus:  a canary with {prometheus: 'up', max: 1} while the Prometheus source is down (Maestro's
-//                prometheusUrl is a closed port): it must hold (inconclusive) and pause with an alert, never
-//                roll back as failed; aborted at the end.
+//                from the stable revision, target <= 3 s; the failed requests users saw (reported).
+// - slow:        canary adding 400 ms, with {metric: latency_p95, max: 300ms}: time to detection (reported);
+//                no failed request (its answers are slow, not wrong: a rollback must let them finish).
+// - noisy:       stable and canary both fail 0.5% at random; --runs canary rollouts one after the other
+//                (default 20; 20% then 50% with 3 s pauses), all of the load on the one service: false
+//                rollbacks, target 0; no failure besides the apps' own 500s.
+// - prometheus:  the same noise while the metric source is down. --runs services (default 20), each in a
+//                project of its own with a noisy stable revision, roll out noisy canaries at the same time,
+//                the load spread over them (~10 requests/s each at 200/s). Each canary (20%, a 30 s pause,
+//                50%, 10 s, then 100%) is judged by the router's error rate (limit 5%: see outageStrategy
+//                for why not 1% at this rate) and by a PromQL check of its own service's 5xx per second,
+//                asked of a real Prometheus (Debian's /usr/bin/prometheus scraping the router every second).
+//                Once every canary takes traffic and has passed its analysis, Prometheus is killed (SIGKILL)
+//                for --outage seconds (default 60) and started again on the same port with the same data.
+//                Targets: every canary mid-rollout at the kill and its analysis meeting Prometheus as
+//                unreachable; 0 false rollbacks; no weight raised during the outage; no canary paused, for
+//                the outage (60 s is inside the default 2 m provider-error budget) or for too little
+//                evidence; every canary promoted in the end; no failure besides the apps' own 500s.
+//                Reported: how long they held at their weight from the kill, how soon each took its next
+//                step once Prometheus was back, and the machine's load and memory.
+//                Why at once and not one after another: 20 rollouts each through its own 60 s outage would
+//                take over 20 minutes. Run at once they are still 20 runs — each has its own analysis,
+//                verdicts, rollout state, traffic and query — sharing one outage (about 2 minutes in all),
+//                and 40 apps beside Prometheus on 2 cores are a harder test of the hold than one at a time.
+//                Each canary sees ~2 requests/s at 20%, not 40: the noisy scenario keeps the full-rate case.
+//                To see the alert pause instead: --outage 150 (past the 2 m budget), or --budget 30 (writes
+//                analysis.provider_error_budget: 30s); every canary must then pause with an alert, and the
+//                bench promotes each once Prometheus is back (a person's `maestro promote`) so they still end.
 // - high-rate:   at ~1,000 requests/s: a blue/green switch (auto_promote_after 2s), a canary promoted by
 //                `maestro promote` and a canary aborted by `maestro abort`: 5xx answers and connection
 //                errors, target 0. The rate actually achieved is printed.
 // - full-canary: three weight steps with 5 s pauses to 100%: completes with 0 failed requests.
+// Every scenario but noisy also counts answers from the wrong revision (the revision in the body is not the
+// router's x-maestro-revision), target 0.
 //
-// Exit status 1 if a target is missed. Options: --only <scenario>, --runs 20 (noisy), --rate 200,
-// --high-rate 1000, --hold 40 (seconds the prometheus scenario waits for the alert pause).
+// Exit status 1 if a target is missed. Options: --only <scenario>[,<scenario>...], --runs 20 (noisy:
+// rollouts in a row; prometheus: services at once), --rate 200, --high-rate 1000, --outage 60 (seconds
+// Prometheus is down), --budget <seconds> (provider_error_budget of the prometheus canaries; default: the
+// product's 2 m).
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
-import type { RolloutState } from '../src/rollout/index.js';
+import { DEFAULT_ROLLOUT_LIMITS, queryPrometheus, type RolloutState } from '../src/rollout/index.js';
+// The tests' Prometheus process (start, SIGKILL, restart on the same port and data): the same real binary here.
+import { freePort, hasPrometheus, startPrometheus, waitFor } from '../test/rollout/prometheus-process.js';
 import {
   now,
   percentile,
@@ -60,7 +86,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '20' },
     rate: { type: 'string', default: '200' },
     'high-rate': { type: 'string', default: '1000' },
-    hold: { type: 'string', default: '40' },
+    outage: { type: 'string', default: '60' },
+    budget: { type: 'string' },
   },
 });
 const ONLY = values.only?.split(',').map((name) => name.trim());
@@ -70,7 +97,9 @@ for (const name of ONLY ?? []) {
 const RUNS = positive('runs', values.runs);
 const RATE = positive('rate', values.rate);
 const HIGH_RATE = positive('high-rate', values['high-rate']);
-const HOLD_MS = positive('hold', values.hold) * 1000;
+const OUTAGE_S = positive('outage', values.outage);
+/** The analysis' provider_error_budget in seconds; undefined: the manifest leaves it out (the product's default). */
+const BUDGET_S = values.budget === undefined ? undefined : positive('budget', values.budget);
 
 const PROJECT = 'hello';
 const SERVICE = 'web';
@@ -108,11 +137,6 @@ const STRATEGIES = {
       steps: [{weight: 20}, {pause: 3s}, {weight: 50}, {pause: 3s}]
       analysis: {interval: 500ms, min_requests: 20, checks: [{metric: error_rate, max: 1%}]}
       watch: 2s`,
-  prometheus: `    strategy:
-      type: canary
-      steps: [{weight: 10}, {pause: 5s}, {weight: 50}, {pause: 5s}]
-      analysis: {interval: 500ms, min_requests: 20, checks: [{prometheus: 'up', max: 1}]}
-      watch: 5s`,
   blueGreen: `    strategy:
       type: blue_green
       auto_promote_after: 2s
@@ -147,7 +171,7 @@ class Versions {
   private readonly made = new Map<string, string>();
 
   /** A copy of node-hello as `name`, behaving as told, with `strategy` for production; the same name gives the same folder. */
-  make(name: string, behaviour: Behaviour, strategy: string): string {
+  make(name: string, behaviour: Behaviour, strategy: string, project = PROJECT): string {
     const known = this.made.get(name);
     if (known) return known;
     const dir = join(this.root, name);
@@ -155,6 +179,7 @@ class Versions {
     const manifest = readFileSync(join(dir, 'maestro.yml'), 'utf8');
     const server = readFileSync(join(dir, 'server.js'), 'utf8');
     for (const [text, where] of [
+      [`project: ${PROJECT}`, 'maestro.yml'],
       ['APP_VERSION: v1', 'maestro.yml'],
       ['    strategy: immediate', 'maestro.yml'],
       [OK_LINE, 'server.js'],
@@ -163,7 +188,13 @@ class Versions {
       if (!(where === 'maestro.yml' ? manifest : server).includes(text)) throw new Error(`${EXAMPLE}/${where} no longer contains "${text.trim()}"; update bench/canary.ts`);
     }
     // A short drain keeps retired revisions from piling up over many rollouts on a 2-core machine.
-    writeFileSync(join(dir, 'maestro.yml'), manifest.replace('APP_VERSION: v1', `APP_VERSION: ${name}`).replace('    strategy: immediate', `    drain: 1s\n${strategy}`));
+    writeFileSync(
+      join(dir, 'maestro.yml'),
+      manifest
+        .replace(`project: ${PROJECT}`, `project: ${project}`)
+        .replace('APP_VERSION: v1', `APP_VERSION: ${name}`)
+        .replace('    strategy: immediate', `    drain: 1s\n${strategy}`),
+    );
     writeFileSync(join(dir, 'server.js'), BEHAVIOURS[behaviour](server));
     this.made.set(name, dir);
     return dir;
@@ -196,8 +227,8 @@ class Bench {
     return this.running.api;
   }
 
-  async deploy(dir: string): Promise<DeploymentView> {
-    const [deployment] = await this.api.deploy(PROJECT, dir, ENVIRONMENT);
+  async deploy(dir: string, project = PROJECT): Promise<DeploymentView> {
+    const [deployment] = await this.api.deploy(project, dir, ENVIRONMENT);
     if (!deployment) throw new Error('the deploy created no deployment');
     return deployment;
   }
@@ -218,8 +249,8 @@ class Bench {
   }
 
   /** Deploy and require success (making a stable revision live). */
-  async deployLive(dir: string): Promise<DeploymentView> {
-    const done = await this.finished((await this.deploy(dir)).id);
+  async deployLive(dir: string, project = PROJECT): Promise<DeploymentView> {
+    const done = await this.finished((await this.deploy(dir, project)).id);
     if (done.status !== 'succeeded') throw new Error(`deploying ${dir} ended ${done.status}: ${done.error}`);
     return done;
   }
@@ -261,8 +292,8 @@ class Bench {
     throw new Error(`the canary of ${id} took no traffic within ${timeoutMs} ms`);
   }
 
-  rolloutPath(action: 'promote' | 'abort'): string {
-    return `/v1/projects/${PROJECT}/services/${SERVICE}/environments/${ENVIRONMENT}/${action}`;
+  rolloutPath(action: 'promote' | 'abort', project = PROJECT): string {
+    return `/v1/projects/${project}/services/${SERVICE}/environments/${ENVIRONMENT}/${action}`;
   }
 }
 
@@ -345,8 +376,8 @@ const fmtMs = (value: number): string => (Number.isFinite(value) ? `${Math.round
 // ---------------------------------------------------------------------------------------------------------
 // Scenarios
 
-async function withLoad<T>(bench: Bench, rate: number, connections: number, body: () => Promise<T>): Promise<{ result: T; report: LoadReport }> {
-  const load: LoadProcess = await startLoad({ port: bench.running.maestro.routerPort, host: HOST, rate, connections });
+async function withLoad<T>(bench: Bench, rate: number, connections: number, body: () => Promise<T>, hosts = [HOST]): Promise<{ result: T; report: LoadReport }> {
+  const load: LoadProcess = await startLoad({ port: bench.running.maestro.routerPort, host: hosts[0]!, hosts, rate, connections });
   try {
     await sleep(1_000);
     const result = await body();
@@ -434,62 +465,264 @@ async function noisy(bench: Bench): Promise<void> {
   report({ scenario: 'noisy', figure: 'failures other than the app\'s own 500s', value: `${other5xxOrErrors} (${failuresByCause(timeline.filter((a) => a.status !== 500), load.abandoned)})`, target: '0', pass: other5xxOrErrors === 0 });
 }
 
-/** The analysis cannot read its source: the canary must hold and pause, never roll back as failed. */
-async function prometheusDown(bench: Bench, closedUrl: string): Promise<void> {
-  await bench.deployLive(bench.versions.make('prom-stable', 'ok', STRATEGIES.immediate));
-  const dir = bench.versions.make('prom-canary', 'ok', STRATEGIES.prometheus);
-  let id = '';
-  const seen: string[] = [];
-  const { result, report: load } = await withLoad(bench, RATE, CONNECTIONS, async () => {
-    id = (await bench.deploy(dir)).id;
-    const servingAt = await bench.untilCanaryServes(id);
-    const deadline = servingAt + HOLD_MS;
-    let pausedAt: number | undefined;
-    let status = 'deploying';
-    let state: RolloutState | undefined;
-    while (now() < deadline) {
-      status = (await bench.api.call<DeploymentView>('GET', `/v1/deployments/${id}`)).body.status;
-      if (TERMINAL.has(status)) break;
-      state = await bench.rolloutState(id);
-      const line = `${state?.phase} at ${state?.targetWeight}%: ${state?.lastVerdict?.outcome ?? 'no verdict'}`;
-      if (seen.at(-1) !== line) {
-        seen.push(line);
-        console.log(`  +${seconds(now() - servingAt)} ${line}`);
-      }
-      if (state?.phase === 'paused' && state.pause?.kind === 'alert') {
-        pausedAt = now();
-        break;
-      }
-      await sleep(250);
+/** One project per service, so that each canary's PromQL check names its own service as its team would write it. */
+const outageProject = (index: number): string => `outage-${String(index + 1).padStart(2, '0')}`;
+const outageHost = (project: string): string => `${SERVICE}.${ENVIRONMENT}.${project}.localhost`;
+/** Once every canary takes traffic, how long Prometheus waits for the last first pass before it goes down anyway. */
+const OUTAGE_START_WAIT_MS = 45_000;
+
+/**
+ * A canary judged by the router's figures and by PromQL: its own service's 5xx per second, which 0.5% noise
+ * at ~10 requests/s keeps near 0.05. The error-rate limit is 5%, not the noisy scenario's 1%: a canary at 20%
+ * of 10 requests/s gets 2 a second, so a single random 500 among its first 40 would keep a 1% limit "above,
+ * not yet beyond noise" for over 30 s, and that budget (too little evidence) would pause a healthy canary
+ * with an alert before the outage begins. The 30 s first pause keeps every canary at 20% when Prometheus
+ * goes down; warm_for 1s stops the replaced revisions soon after.
+ */
+function outageStrategy(project: string): string {
+  const query = `sum(rate(http_requests_total{project="${project}",code=~"5.."}[1m])) or vector(0)`;
+  return `    warm_for: 1s
+    strategy:
+      type: canary
+      steps: [{weight: 20}, {pause: 30s}, {weight: 50}, {pause: 10s}]
+      analysis:
+        interval: 1s
+        min_requests: 20
+        checks:
+          - {metric: error_rate, max: 5%}
+          - {prometheus: '${query}', max: 1}${BUDGET_S === undefined ? '' : `\n        provider_error_budget: ${BUDGET_S}s`}
+      watch: 5s`;
+}
+
+/** An alert pause: for provider errors (the source down) or for too little evidence. */
+interface AlertPause {
+  at: number;
+  cause: 'provider' | 'evidence';
+  reason: string;
+}
+
+/** What the outage scenario saw of one rollout. */
+interface OutageRollout {
+  project: string;
+  id: string;
+  servingAt?: number;
+  /** Its analysis' first pass: it had enough requests and the router's figures and PromQL were fine. */
+  passedAt?: number;
+  /** Its weight and status when Prometheus was killed. */
+  atKill?: { weight: number; status: string };
+  /** The first time its weight changed (or it ended) after the kill. */
+  movedAfterKill?: number;
+  /** Its weight rose after its first provider-error verdict and before Prometheus was back. */
+  advancedInOutage: boolean;
+  providerErrors: number;
+  providerReason?: string;
+  pauses: AlertPause[];
+  pausedNow: boolean;
+  promotes: number;
+  endedAt?: number;
+  status: string;
+  weight: number;
+}
+
+/**
+ * Healthy noisy canaries of RUNS services rolling out at the same time while a real Prometheus, one of their
+ * checks' sources, is killed for OUTAGE_S seconds and restarted on the same port: they must hold at their
+ * weight (inconclusive), never roll back, and go on once it is back.
+ */
+async function prometheusOutage(bench: Bench, prometheusPort: number): Promise<void> {
+  if (!hasPrometheus) throw new Error("this scenario runs the real Prometheus: apt-get install prometheus (Debian's /usr/bin/prometheus)");
+  const running = bench.running.maestro;
+  const token = readFileSync(running.paths.routerToken, 'utf8').trim();
+  const prometheus = await startPrometheus({ target: `127.0.0.1:${running.routerAdminPort}`, token, port: prometheusPort });
+  try {
+    await waitFor('the first scrape of the router', 20_000, async () => {
+      const up = await queryPrometheus(prometheus.url, 'up{job="maestro-router"}');
+      return up.ok && up.value === 1 ? true : undefined;
+    });
+    const projects = Array.from({ length: RUNS }, (_, index) => outageProject(index));
+    const stableStarted = now();
+    await Promise.all(projects.map((project) => bench.deployLive(bench.versions.make(`${project}-stable`, 'noisy', STRATEGIES.immediate, project), project)));
+    console.log(`  ${RUNS} stable revisions live in ${seconds(now() - stableStarted)}; ${RATE} requests/s spread over their ${RUNS} hosts`);
+
+    const budgetMs = BUDGET_S === undefined ? DEFAULT_ROLLOUT_LIMITS.providerErrorSpanMs : BUDGET_S * 1000;
+    const { result, report: load } = await withLoad(
+      bench,
+      RATE,
+      CONNECTIONS,
+      async () => {
+        const started = now();
+        const rollouts: OutageRollout[] = await Promise.all(
+          projects.map(async (project) => ({
+            project,
+            id: (await bench.deploy(bench.versions.make(`${project}-canary`, 'noisy', outageStrategy(project), project), project)).id,
+            advancedInOutage: false,
+            providerErrors: 0,
+            pauses: [],
+            pausedNow: false,
+            promotes: 0,
+            status: 'deploying',
+            weight: 0,
+          })),
+        );
+        /** When Prometheus was killed and when it was back; observe() reads them as they are set. */
+        const outage: { killedAt?: number; restartedAt?: number } = {};
+        const machine = { load: 0, memory: 0 };
+
+        const observe = async (): Promise<void> => {
+          const at = now();
+          const shifts = await running.store.traffic.list();
+          machine.load = Math.max(machine.load, loadavg()[0]!);
+          machine.memory = Math.max(machine.memory, totalmem() - freemem());
+          for (const rollout of rollouts) {
+            if (rollout.endedAt !== undefined) continue;
+            const deployment = await running.store.deployments.get(rollout.id);
+            const state = deployment?.rolloutState as RolloutState | undefined;
+            const weight = state?.targetWeight ?? 0;
+            const status = deployment?.status ?? 'missing';
+            const shift = shifts.find((candidate) => candidate.deploymentId === rollout.id);
+            if (rollout.servingAt === undefined && shift && shift.weight > 0) rollout.servingAt = at;
+            if (rollout.passedAt === undefined && rollout.servingAt !== undefined && state?.lastVerdict?.outcome === 'pass') rollout.passedAt = at;
+            if (outage.killedAt !== undefined && state && state.providerErrors.count > 0) {
+              rollout.providerErrors = Math.max(rollout.providerErrors, state.providerErrors.count);
+              rollout.providerReason ??= state.providerErrors.reason;
+            }
+            if (outage.killedAt !== undefined && rollout.movedAfterKill === undefined && (weight !== rollout.atKill?.weight || TERMINAL.has(status))) {
+              rollout.movedAfterKill = at;
+              if (outage.restartedAt === undefined && rollout.providerErrors > 0 && weight > (rollout.atKill?.weight ?? 0)) rollout.advancedInOutage = true;
+            }
+            const paused = state?.phase === 'paused' && state.pause?.kind === 'alert';
+            if (paused && !rollout.pausedNow) {
+              const reason = state.pause?.reason ?? '';
+              rollout.pauses.push({ at, reason, cause: /^a metric source has been failing/.test(reason) ? 'provider' : 'evidence' });
+              const when = outage.killedAt === undefined ? `${seconds(at - started)} after the deploy` : `${seconds(at - outage.killedAt)} after the kill`;
+              console.log(`  ${rollout.project} paused with an alert ${when}: ${reason}`);
+            }
+            rollout.pausedNow = paused;
+            rollout.weight = weight;
+            rollout.status = status;
+            if (TERMINAL.has(status)) rollout.endedAt = at;
+          }
+        };
+        const watchFor = async (ms: number, until: () => boolean = () => false): Promise<void> => {
+          const end = now() + ms;
+          while (now() < end && !until()) {
+            await observe();
+            await sleep(500);
+          }
+        };
+
+        // Prometheus goes down once every canary takes traffic and its analysis passed: each rollout is under way.
+        await watchFor(DEPLOY_TIMEOUT_MS, () => rollouts.every((rollout) => rollout.servingAt !== undefined || rollout.endedAt !== undefined));
+        await watchFor(OUTAGE_START_WAIT_MS, () => rollouts.every((rollout) => rollout.passedAt !== undefined || rollout.endedAt !== undefined));
+        await observe();
+        for (const rollout of rollouts) rollout.atKill = { weight: rollout.weight, status: rollout.status };
+        const servingAt = rollouts.map((rollout) => rollout.servingAt ?? Number.NaN);
+        const passed = rollouts.filter((rollout) => rollout.passedAt !== undefined).length;
+        console.log(
+          `  the canaries took traffic within ${seconds(Math.max(...servingAt) - Math.min(...servingAt))} of each other; ${passed} of ${RUNS} passed their analysis; ` +
+            `killing Prometheus for ${OUTAGE_S} s`,
+        );
+        await prometheus.kill();
+        const killedAt = now();
+        outage.killedAt = killedAt;
+        await watchFor(OUTAGE_S * 1000);
+        await prometheus.restart();
+        const restartedAt = now();
+        outage.restartedAt = restartedAt;
+        console.log(`  Prometheus back after ${seconds(restartedAt - killedAt)}`);
+
+        // An alert pause waits for a person: once the source is back, promote says go on (once per pause).
+        const deadline = now() + DEPLOY_TIMEOUT_MS;
+        while (now() < deadline && rollouts.some((rollout) => rollout.endedAt === undefined)) {
+          await observe();
+          for (const rollout of rollouts) {
+            if (!rollout.pausedNow || rollout.promotes >= rollout.pauses.length) continue;
+            rollout.promotes += 1;
+            await bench.api.call('POST', bench.rolloutPath('promote', rollout.project), {});
+          }
+          await sleep(500);
+        }
+        // Stopping Maestro waits for every rollout in progress: one still going must not outlive the scenario.
+        for (const rollout of rollouts.filter((candidate) => candidate.endedAt === undefined)) {
+          console.log(`  ${rollout.project} still ${rollout.status} at ${rollout.weight}% ${seconds(now() - restartedAt)} after Prometheus was back: aborting it`);
+          await bench.api.call('POST', bench.rolloutPath('abort', rollout.project), { reason: 'bench: still going after the outage' });
+          await bench.finished(rollout.id);
+        }
+        return { rollouts, started, killedAt, restartedAt, machine };
+      },
+      projects.map(outageHost),
+    );
+    const { rollouts, killedAt, restartedAt, machine } = result;
+    const ended = await Promise.all(rollouts.map(async (rollout) => (await bench.api.call<DeploymentView>('GET', `/v1/deployments/${rollout.id}`)).body));
+    for (const [index, rollout] of rollouts.entries()) {
+      const deployment = ended[index]!;
+      const held =
+        rollout.movedAfterKill === undefined
+          ? 'did not move on'
+          : `held ${seconds(rollout.movedAfterKill - killedAt)}, next step ${seconds(rollout.movedAfterKill - restartedAt)} after Prometheus was back`;
+      const pauses = rollout.pauses.length === 0 ? 'no pause' : `${rollout.pauses.length} alert pause${rollout.pauses.length === 1 ? '' : 's'} (${rollout.pauses.map((pause) => pause.cause).join(', ')})`;
+      console.log(
+        `  ${rollout.project}: at ${rollout.atKill?.weight}% (${rollout.atKill?.status}) when Prometheus went down; ${held}; ${rollout.providerErrors} provider-error verdicts; ${pauses}; ` +
+          `${deployment.status}${deployment.error ? `: ${deployment.error}` : ''}${rollout.endedAt === undefined ? ' (still going at the end)' : ''}`,
+      );
     }
-    const held = now() - servingAt;
-    let aborted: DeploymentView | undefined;
-    if (!TERMINAL.has(status)) aborted = (await bench.api.call<DeploymentView>('POST', bench.rolloutPath('abort'), { reason: 'bench: the source stayed down' })).body;
-    return { servingAt, pausedAt, held, status, state, aborted };
-  });
-  const timeline = answers(load);
-  const summary = loadSummary(load, timeline);
-  console.log(`  ${summary.text}`);
-  const reason = result.state?.lastVerdict?.reason ?? '';
-  // Make sure the check really met a closed port (not, say, a Prometheus that nobody configured).
-  const source = /not reachable|did not answer/.test(reason) ? `a closed port (${closedUrl})` : `not as intended: ${reason}`;
-  console.log(`  source down as: ${source}`);
-  console.log(`  last verdict: ${result.state?.lastVerdict?.outcome}: ${reason}`);
-  if (result.state?.pause) console.log(`  pause: ${result.state.pause.reason}`);
-  const events = await bench.events(id);
-  const failedAsBad = events.some((event) => event.type === 'progress' && /\(rollback: analysis failed/.test(String(event.data.message)));
-  const neverFailed = result.status === 'deploying' && !failedAsBad;
-  const closed = source.startsWith('a closed port');
-  report({ scenario: 'prometheus', figure: 'the check met a closed port', value: closed ? 'yes' : source, target: 'yes', pass: closed });
-  report({ scenario: 'prometheus', figure: 'rolled back as failed while the source was down', value: neverFailed ? 'no' : `yes (${result.status})`, target: 'no', pass: neverFailed });
-  report({
-    scenario: 'prometheus',
-    figure: 'held (inconclusive), then paused with an alert',
-    value: result.pausedAt ? `held ${seconds(result.pausedAt - result.servingAt)}, then paused` : `held ${seconds(result.held)}, no alert pause yet`,
-    target: '',
-  });
-  report({ scenario: 'prometheus', figure: 'abort afterwards', value: result.aborted?.status ?? 'not needed', target: 'rolled_back', pass: result.aborted?.status === 'rolled_back' });
-  report({ scenario: 'prometheus', figure: 'failed requests', value: `${summary.failed} (${failuresByCause(timeline, load.abandoned)})`, target: '0', pass: summary.failed === 0 });
+    const timeline = answers(load);
+    const summary = loadSummary(load, timeline);
+    console.log(`  ${summary.text}`);
+
+    const count = (test: (rollout: OutageRollout, deployment: DeploymentView) => boolean): number => rollouts.filter((rollout, index) => test(rollout, ended[index]!)).length;
+    const midway = count((rollout) => rollout.atKill?.status === 'deploying' && rollout.servingAt !== undefined && rollout.atKill.weight < 100);
+    const rolledBack = count((_, deployment) => deployment.status === 'rolled_back');
+    const succeeded = count((_, deployment) => deployment.status === 'succeeded');
+    const sawOutage = count((rollout) => rollout.providerErrors > 0 && /Prometheus at \S+ (is not reachable|did not answer)/.test(rollout.providerReason ?? ''));
+    const advanced = count((rollout) => rollout.advancedInOutage);
+    const providerPauses = count((rollout) => rollout.pauses.some((pause) => pause.cause === 'provider'));
+    const evidencePauses = count((rollout) => rollout.pauses.some((pause) => pause.cause === 'evidence'));
+    const providerPausesExpected = OUTAGE_S * 1000 > budgetMs ? RUNS : 0;
+    const spread = (values: number[]): string => {
+      const known = values.filter(Number.isFinite);
+      if (known.length === 0) return 'n/a';
+      const text = `${seconds(percentile(known, 0.5))} / ${seconds(Math.min(...known))} / ${seconds(Math.max(...known))}`;
+      return known.length === values.length ? text : `${text} (${known.length} of ${values.length})`;
+    };
+    const moved = rollouts.map((rollout) => rollout.movedAfterKill ?? Number.NaN);
+    report({ scenario: 'prometheus', figure: 'canaries mid-rollout when Prometheus went down', value: `${midway} of ${RUNS}`, target: String(RUNS), pass: midway === RUNS });
+    report({ scenario: 'prometheus', figure: 'canaries whose analysis met it as unreachable', value: `${sawOutage} of ${RUNS}`, target: String(RUNS), pass: sawOutage === RUNS });
+    report({ scenario: 'prometheus', figure: `false rollbacks over ${RUNS} healthy canaries`, value: String(rolledBack), target: '0', pass: rolledBack === 0 });
+    report({ scenario: 'prometheus', figure: 'weight raised while Prometheus was down', value: String(advanced), target: '0', pass: advanced === 0 });
+    report({
+      scenario: 'prometheus',
+      figure: `canaries paused for the outage (budget ${seconds(budgetMs)}, outage ${OUTAGE_S} s)`,
+      value: String(providerPauses),
+      target: String(providerPausesExpected),
+      pass: providerPauses === providerPausesExpected,
+    });
+    report({ scenario: 'prometheus', figure: 'canaries paused for too little evidence', value: String(evidencePauses), target: '0', pass: evidencePauses === 0 });
+    report({ scenario: 'prometheus', figure: 'held at their weight from the kill, p50 / min / max', value: spread(moved.map((at) => at - killedAt)), target: '' });
+    report({ scenario: 'prometheus', figure: 'next step once Prometheus was back, p50 / min / max', value: spread(moved.map((at) => at - restartedAt)), target: '' });
+    report({ scenario: 'prometheus', figure: 'promoted in the end', value: `${succeeded} of ${RUNS}`, target: String(RUNS), pass: succeeded === RUNS });
+    report({ scenario: 'prometheus', figure: 'rollout duration p50 / min / max', value: spread(rollouts.map((rollout) => (rollout.endedAt ?? Number.NaN) - result.started)), target: '' });
+    report({ scenario: 'prometheus', figure: 'rate achieved', value: `${summary.rate.toFixed(0)} requests/s (asked ${RATE}; ${load.skipped} slots skipped)`, target: '' });
+    const errorRate = timeline.filter((answer) => answer.status === 500).length / timeline.length;
+    report({ scenario: 'prometheus', figure: 'background 500s seen by the load (expected ~0.5%)', value: `${(errorRate * 100).toFixed(2)}%`, target: '' });
+    const otherFailures = timeline.filter((answer) => !answer.ok && answer.status !== 500).length + load.abandoned;
+    report({
+      scenario: 'prometheus',
+      figure: "failures other than the app's own 500s",
+      value: `${otherFailures} (${failuresByCause(timeline.filter((answer) => answer.status !== 500), load.abandoned)})`,
+      target: '0',
+      pass: otherFailures === 0,
+    });
+    report({ scenario: 'prometheus', figure: 'answers from the wrong revision', value: String(load.mismatched), target: '0', pass: load.mismatched === 0 });
+    report({
+      scenario: 'prometheus',
+      figure: 'machine: 1-minute load average / memory in use, peaks',
+      value: `${machine.load.toFixed(2)} on ${cpus().length} cores / ${(machine.memory / 1024 ** 3).toFixed(1)} GiB`,
+      target: '',
+    });
+  } finally {
+    await prometheus.close();
+  }
 }
 
 /** Traffic switches at a high rate: blue/green, a promoted canary, an aborted canary. */
@@ -578,23 +811,13 @@ function printFailures(load: LoadReport): void {
   }
 }
 
-/** A port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof address !== 'object' || !address) throw new Error('no port');
-  return address.port;
-}
-
 runBench('bench:canary', WATCHDOG_MS, async (onCleanup) => {
   const started = now();
   const versions = new Versions();
   onCleanup(() => versions.remove());
-  const closedUrl = `http://127.0.0.1:${await closedPort()}`;
-  // The Prometheus source is down for the whole run: only the prometheus scenario has a check that asks it.
-  const running = await startBenchMaestro('canary', { prometheusUrl: closedUrl });
+  // Maestro must know Prometheus' address before it starts; the prometheus scenario starts it there, the others never ask it.
+  const prometheusPort = await freePort();
+  const running = await startBenchMaestro('canary', { prometheusUrl: `http://127.0.0.1:${prometheusPort}` });
   onCleanup(() => running.stop());
   const bench = new Bench(running, versions);
   const chosen = SCENARIOS.filter((name) => !ONLY || ONLY.includes(name));
@@ -605,7 +828,7 @@ runBench('bench:canary', WATCHDOG_MS, async (onCleanup) => {
     broken: () => badCanary(bench, 'broken', 1),
     slow: () => badCanary(bench, 'slow', 1),
     noisy: () => noisy(bench),
-    prometheus: () => prometheusDown(bench, closedUrl),
+    prometheus: () => prometheusOutage(bench, prometheusPort),
     'high-rate': () => highRate(bench),
     'full-canary': () => fullCanary(bench),
   };

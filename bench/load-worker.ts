@@ -1,13 +1,14 @@
-// The load side of `npm run bench:rollback`, in its own process so that the control plane's work (builds,
-// the embedded database, the API) cannot slow the traffic down or hide a failed request.
+// The load side of the benchmarks that send traffic through the router, in its own process so that the
+// control plane's work (builds, the embedded database, the API) cannot slow the traffic down or hide a
+// failed request.
 //
 // Open loop: requests leave on a timer at a fixed rate whether or not earlier ones have answered, like
 // users do; a keep-alive pool carries them to the router. Every request is recorded (times, status,
 // error, version in the body, revision in the body and in the router's header) and the whole timeline
 // goes back to the parent over IPC when it sends `stop`.
 //
-// Started by bench/rollback.ts with `fork(..., { execArgv: ['--import', 'tsx'] })` and one message:
-// { type: 'start', port, host, rate, connections }.
+// Started by startLoad in bench/support.ts with `fork(..., { execArgv: ['--import', 'tsx'] })` and one
+// message: { type: 'start', port, host, rate, connections } (with `hosts`, requests take the hosts in turn).
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 
@@ -15,7 +16,9 @@ export interface LoadStart {
   type: 'start';
   port: number;
   host: string;
-  /** Requests per second. */
+  /** Several services at once: requests take these hosts in turn (`host` is then unused). */
+  hosts?: string[];
+  /** Requests per second, over all hosts. */
   rate: number;
   connections: number;
 }
@@ -40,8 +43,11 @@ export interface LoadReport {
   skipped: number;
   /** Requests still unanswered when the worker gave up waiting at the end (also counted as failed). */
   abandoned: number;
+  /** The hosts requests were sent to; `host` indexes into it. */
+  hosts: string[];
   startedAt: number[];
   endedAt: number[];
+  host: number[];
   status: number[];
   /** Index into `versions`; -1 when the body named no version (an error page or a failure). */
   version: number[];
@@ -81,13 +87,16 @@ function run(config: LoadStart): void {
     headersTimeout: REQUEST_TIMEOUT_MS,
     bodyTimeout: REQUEST_TIMEOUT_MS,
   });
+  const hosts = config.hosts && config.hosts.length > 0 ? config.hosts : [config.host];
   const report: LoadReport = {
     type: 'report',
     sent: 0,
     skipped: 0,
     abandoned: 0,
+    hosts,
     startedAt: [],
     endedAt: [],
+    host: [],
     status: [],
     version: [],
     versions: [],
@@ -100,10 +109,11 @@ function run(config: LoadStart): void {
   const outcomeIndex = new Map<string, number>();
   const inFlight = new Set<Promise<void>>();
 
-  const record = (startedAt: number, status: number, version: string | undefined, outcome: string, body: string): void => {
+  const record = (startedAt: number, host: number, status: number, version: string | undefined, outcome: string, body: string): void => {
     const endedAt = now();
     report.startedAt.push(startedAt);
     report.endedAt.push(endedAt);
+    report.host.push(host);
     report.status.push(status);
     report.version.push(version === undefined ? -1 : interned(report.versions, versionIndex, version));
     report.outcome.push(interned(report.outcomes, outcomeIndex, outcome));
@@ -116,19 +126,20 @@ function run(config: LoadStart): void {
 
   const send = (): void => {
     const startedAt = now();
+    const host = report.sent % hosts.length;
     report.sent += 1;
     const task = (async () => {
       try {
-        const response = await pool.request({ method: 'GET', path: '/', headers: { host: config.host } });
+        const response = await pool.request({ method: 'GET', path: '/', headers: { host: hosts[host]! } });
         const body = await response.body.text();
         const match = BODY_PATTERN.exec(body);
         const header = response.headers['x-maestro-revision'];
         if (match && typeof header === 'string' && header !== match[2]) report.mismatched += 1;
         const ok = response.statusCode === 200 && match !== null;
-        record(startedAt, response.statusCode, match?.[1], ok ? 'ok' : `status ${response.statusCode}`, body);
+        record(startedAt, host, response.statusCode, match?.[1], ok ? 'ok' : `status ${response.statusCode}`, body);
       } catch (error) {
         const code = (error as { code?: string }).code ?? (error as Error).name;
-        record(startedAt, 0, undefined, `error ${code}`, (error as Error).message);
+        record(startedAt, host, 0, undefined, `error ${code}`, (error as Error).message);
       }
     })();
     inFlight.add(task);
@@ -164,7 +175,7 @@ function run(config: LoadStart): void {
 }
 
 if (process.send === undefined) {
-  console.error('bench/load-worker.ts is started by bench/rollback.ts over IPC (child_process.fork)');
+  console.error('bench/load-worker.ts is started by startLoad in bench/support.ts over IPC (child_process.fork)');
   process.exit(2);
 }
 process.once('message', (message: LoadStart) => {

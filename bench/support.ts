@@ -244,6 +244,9 @@ export function startLoad(start: Omit<LoadStart, 'type'>): Promise<LoadProcess> 
   });
 }
 
+/** How long the watchdog lets the clean-up run before it exits anyway. */
+const CLEANUP_GRACE_MS = 60_000;
+
 /**
  * Run `body` with a watchdog and clean-up on any exit path (including Ctrl-C); the process exits with
  * the code `body` returns, 1 on an error.
@@ -266,7 +269,15 @@ export function runBench(name: string, watchdogMs: number, body: (onCleanup: (ta
   }
   const watchdog = setTimeout(() => {
     console.error(`${name} has run for ${Math.round(watchdogMs / 60_000)} minutes; something is stuck, giving up`);
-    void cleanup().finally(() => process.exit(1));
+    // The clean-up may be what is stuck (stopping Maestro waits for rollouts in progress): exit regardless.
+    const giveUp = setTimeout(() => {
+      console.error(`${name}: the clean-up did not finish within ${CLEANUP_GRACE_MS / 1000} s; its processes and temporary folders may be left behind`);
+      process.exit(1);
+    }, CLEANUP_GRACE_MS);
+    void cleanup().finally(() => {
+      clearTimeout(giveUp);
+      process.exit(1);
+    });
   }, watchdogMs);
   watchdog.unref();
   body((task) => tasks.push(task))
