@@ -470,6 +470,8 @@ const outageProject = (index: number): string => `outage-${String(index + 1).pad
 const outageHost = (project: string): string => `${SERVICE}.${ENVIRONMENT}.${project}.localhost`;
 /** Once every canary takes traffic, how long Prometheus waits for the last first pass before it goes down anyway. */
 const OUTAGE_START_WAIT_MS = 45_000;
+/** How often the outage scenario reads every rollout's state: the resolution of its times. */
+const OUTAGE_POLL_MS = 500;
 
 /**
  * A canary judged by the router's figures and by PromQL: its own service's 5xx per second, which 0.5% noise
@@ -607,7 +609,7 @@ async function prometheusOutage(bench: Bench, prometheusPort: number): Promise<v
           const end = now() + ms;
           while (now() < end && !until()) {
             await observe();
-            await sleep(500);
+            await sleep(OUTAGE_POLL_MS);
           }
         };
 
@@ -640,7 +642,7 @@ async function prometheusOutage(bench: Bench, prometheusPort: number): Promise<v
             rollout.promotes += 1;
             await bench.api.call('POST', bench.rolloutPath('promote', rollout.project), {});
           }
-          await sleep(500);
+          await sleep(OUTAGE_POLL_MS);
         }
         // Stopping Maestro waits for every rollout in progress: one still going must not outlive the scenario.
         for (const rollout of rollouts.filter((candidate) => candidate.endedAt === undefined)) {
@@ -698,8 +700,9 @@ async function prometheusOutage(bench: Bench, prometheusPort: number): Promise<v
       pass: providerPauses === providerPausesExpected,
     });
     report({ scenario: 'prometheus', figure: 'canaries paused for too little evidence', value: String(evidencePauses), target: '0', pass: evidencePauses === 0 });
-    report({ scenario: 'prometheus', figure: 'held at their weight from the kill, p50 / min / max', value: spread(moved.map((at) => at - killedAt)), target: '' });
-    report({ scenario: 'prometheus', figure: 'next step once Prometheus was back, p50 / min / max', value: spread(moved.map((at) => at - restartedAt)), target: '' });
+    const polled = `, read every ${seconds(OUTAGE_POLL_MS)}`;
+    report({ scenario: 'prometheus', figure: `held at their weight from the kill, p50 / min / max${polled}`, value: spread(moved.map((at) => at - killedAt)), target: '' });
+    report({ scenario: 'prometheus', figure: `next step once Prometheus was back, p50 / min / max${polled}`, value: spread(moved.map((at) => at - restartedAt)), target: '' });
     report({ scenario: 'prometheus', figure: 'promoted in the end', value: `${succeeded} of ${RUNS}`, target: String(RUNS), pass: succeeded === RUNS });
     report({ scenario: 'prometheus', figure: 'rollout duration p50 / min / max', value: spread(rollouts.map((rollout) => (rollout.endedAt ?? Number.NaN) - result.started)), target: '' });
     report({ scenario: 'prometheus', figure: 'rate achieved', value: `${summary.rate.toFixed(0)} requests/s (asked ${RATE}; ${load.skipped} slots skipped)`, target: '' });
