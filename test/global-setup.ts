@@ -46,6 +46,11 @@ export default function setup(): () => void {
       console.warn(`test teardown: stopped ${leftovers.length} process(es) a test left running:`);
       for (const { pid, command } of leftovers) console.warn(`  ${pid} ${command.slice(0, 200)}`);
     }
-    rmSync(root, { recursive: true, force: true });
+    try {
+      // Processes stopped just now may still have been writing there.
+      rmSync(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+    } catch (error) {
+      console.warn(`test teardown: could not remove ${root}: ${(error as Error).message}`);
+    }
   };
 }

@@ -469,6 +469,7 @@ export class ControlPlane {
     if (this.housekeeping) clearInterval(this.housekeeping);
     await this.webhooks?.stop();
     this.reconciler.stop();
+    this.deployer.shutDown();
     await this.buildRunner.stop({ abort: true });
     await this.reconciler.idle();
     this.agent.off('change', this.onAgentChange);

@@ -54,6 +54,12 @@ type RolloutEnd = { kind: 'complete'; release: Release } | { kind: 'rollback'; r
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
+ * Ends a rollout loop when the control plane shuts down: the rollout stops where it is, its state saved
+ * and the deployment still in progress, and the next start resumes it (as after a crash, but cleanly).
+ */
+class RolloutInterrupted extends Error {}
+
+/**
  * Carries a deployment from its source to live traffic in two halves: the build (a queued job that a
  * runner executes, or nothing at all when the same inputs were built before) and the rollout loop,
  * which asks the strategy for the next action and carries it out. On any failure the new revision is
@@ -76,6 +82,16 @@ export class Deployer {
 
   /** Analyses of rollouts running now, by deployment (for `maestro rollout status`). */
   readonly analyses = new Map<string, RolloutAnalysis>();
+
+  private shuttingDown = false;
+
+  /**
+   * Rollouts in progress stop at their next decision and stay in progress, to be resumed by the next
+   * control plane; without this, shutting down would wait on a rollout paused for `maestro promote`.
+   */
+  shutDown(): void {
+    this.shuttingDown = true;
+  }
 
   log(deployment: Pick<Deployment, 'id' | 'projectId'>): DeploymentLog {
     return new DeploymentLog(this.deps.store, this.deps.bus, this.deps.paths.deploymentLogs, deployment.id, deployment.projectId);
@@ -145,6 +161,11 @@ export class Deployer {
       await log.flush();
       return done;
     } catch (error) {
+      if (error instanceof RolloutInterrupted) {
+        await log.progress('the control plane is stopping: this rollout resumes where it is when Maestro starts again');
+        await log.flush();
+        return deployment;
+      }
       return this.fail(deployment, errorMessage(error), revision);
     }
   }
@@ -234,6 +255,7 @@ export class Deployer {
     let state: RolloutState = saved?.targetId === revision.id ? saved : initialRolloutState(strategy, observe({}));
     try {
       for (let round = 0; round < 100_000; round += 1) {
+        if (this.shuttingDown) throw new RolloutInterrupted();
         const requests = (await store.deployments.get(deployment.id))?.rolloutRequests ?? {};
         const decision = decideRollout(strategy, state, observe(requests));
         const gatesBefore = state.gates?.length ?? 0;

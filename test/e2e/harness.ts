@@ -74,8 +74,13 @@ export async function exampleCopy(name: string, edits: Record<string, (text: str
   return dir;
 }
 
-export async function routerGet(port: number, host: string, path = '/'): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
-  const response = await request(`http://127.0.0.1:${port}${path}`, { headers: { host } });
+export async function routerGet(
+  port: number,
+  host: string,
+  path = '/',
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  const response = await request(`http://127.0.0.1:${port}${path}`, { headers: { ...headers, host } });
   return { status: response.statusCode, body: await response.body.text(), headers: response.headers };
 }
 
