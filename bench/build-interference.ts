@@ -31,11 +31,15 @@
 //
 // Measured on a 2-core VM (cgroup v1, Linux 6.18 without kernel preemption, a fast virtio disk), quiet
 // machine, default options, unpinned: builds in a CPU group with a low share (128) gave p99 ratios of
-// 1.34-1.37x; with the builds' group idle (cpu.idle) 0.86x, 0.89x, 0.99x, 1.15x (p99 3-7 ms either way),
+// 1.34-1.37x; with the builds' group idle (cpu.idle) 0.80x, 0.86x, 0.89x, 0.99x, 1.15x (p99 3-7 ms either way),
 // and after / without, with no build in either, moves 0.7-1.3x on its own: the ratio is now within the
 // machine's noise. --heavy cpu and --heavy disk alone: 1.03x and 1.02x. What is left shows at p95 (up to
 // ~1.8x, about 1.3 ms more): a wakeup still pays for the switch away from the build, and with kernel
-// preemption off a build inside a long system call keeps its core until it returns.
+// preemption off a build inside a long system call keeps its core until it returns. Pinning the load
+// process did not change the verdict (--load-cpus 1, on the build's core: 1.21x; --load-cpus 0: 0.91x).
+// Putting the router, the replicas and the load process in a CPU group with a high share (8192) by hand
+// lowered p99 itself, with and without the build, from ~5 ms to ~3.3 ms (ratios 1.15x and 1.09x): what
+// they then win over is the control plane in this process, not the build.
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
