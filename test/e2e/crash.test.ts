@@ -61,7 +61,8 @@ describe('surviving a control-plane crash', () => {
 
     // A deployment whose build is still running when the control plane dies.
     const slow = await exampleCopy('node-hello', {
-      'maestro.yml': (text) => text.replace('    start: node server.js', '    build:\n      command: sleep 4 && echo built > built.txt\n    start: node server.js'),
+      // Long enough that a busy machine (the suite runs two files at once) cannot finish it between two polls.
+      'maestro.yml': (text) => text.replace('    start: node server.js', '    build:\n      command: sleep 12 && echo built > built.txt\n    start: node server.js'),
     });
     const pending = cli(['deploy', slow, '--json'], env);
     const load = steadyLoad(routerPort, HOST, 4);
@@ -81,6 +82,7 @@ describe('surviving a control-plane crash', () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
 
+    expect(await buildStep(), 'the build step should be running when the control plane is killed').toBe('running');
     controlPlane.kill('SIGKILL');
     await new Promise((resolve) => controlPlane!.once('exit', resolve));
     await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -120,5 +122,5 @@ describe('surviving a control-plane crash', () => {
     const next = await cli(['deploy', await exampleCopy('node-hello', { 'maestro.yml': (t) => t.replace('APP_VERSION: v1', 'APP_VERSION: v3') }), '--json'], env);
     expect(next.code, next.stderr).toBe(0);
     expect(versionOf((await routerGet(routerPort, HOST)).body)).toBe('v3');
-  }, 120_000);
+  }, 180_000);
 });
