@@ -48,6 +48,8 @@ export const BUILD_JOB = 'build';
 const PROGRESS_DEADLINE_MS = 10 * 60_000;
 /** How often a waiting rollout looks again (verdicts, promote and abort requests). */
 const LOOP_WAIT_MS = 100;
+/** More actions than any rollout takes (steps, batches, gates, analyses): past it, the strategy is not settling. */
+const MAX_ROLLOUT_ACTIONS = 10_000;
 
 type RolloutEnd = { kind: 'complete'; release: Release } | { kind: 'rollback'; reason: string; figures?: Record<string, unknown> };
 
@@ -254,7 +256,9 @@ export class Deployer {
     const saved = deployment.rolloutState as RolloutState | undefined;
     let state: RolloutState = saved?.targetId === revision.id ? saved : initialRolloutState(strategy, observe({}));
     try {
-      for (let round = 0; round < 100_000; round += 1) {
+      // A safety net against a strategy that never settles: it counts actions, not waits, so a rollout
+      // paused for `maestro promote` may wait as long as its people take.
+      for (let actions = 0; actions < MAX_ROLLOUT_ACTIONS; ) {
         if (this.shuttingDown) throw new RolloutInterrupted();
         const requests = (await store.deployments.get(deployment.id))?.rolloutRequests ?? {};
         const decision = decideRollout(strategy, state, observe(requests));
@@ -270,6 +274,7 @@ export class Deployer {
           else await log.progress(`promote requested${requests.actor ? ` by ${requests.actor}` : ''}`);
         }
         const action = decision.action;
+        if (action.kind !== 'wait') actions += 1;
         switch (action.kind) {
           case 'run_release':
             try {
