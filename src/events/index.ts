@@ -14,4 +14,5 @@ export {
 } from './signature.js';
 export { DEFAULT_RETRY_POLICY, decideDelivery, retryDelayMs, type AttemptResult, type RetryPolicy } from './retry-policy.js';
 export { sendWebhook, webhookBody } from './send-webhook.js';
+export { postSigned, type SignedPost, type SignedPostOutcome } from './signed-post.js';
 export { WebhookDispatcher, startWebhookDispatcher, type WebhookDispatcherOptions } from './dispatcher.js';

@@ -3,10 +3,8 @@
  * gate names a secret, within its timeout. A 2xx answer passes; any other answer, a connection error or
  * no answer in time fails. Never throws: the result says what happened, without the secret.
  */
-import { request } from 'undici';
-import { errorMessage } from '../common/index.js';
 import { formatDuration } from '../common/units.js';
-import { DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhookBody } from '../events/index.js';
+import { postSigned } from '../events/index.js';
 import type { GateRequest, GateResult } from '../rollout/strategies/index.js';
 
 /** What the gate is told besides the moment itself. */
@@ -52,43 +50,39 @@ export function gateBody(gate: GateRequest, context: GateContext, at: number): s
 export async function callGate(gate: GateRequest, context: GateContext, options: GateCallOptions = {}): Promise<GateResult> {
   const now = options.now ?? Date.now;
   const ended = (outcome: GateResult['outcome'], reason: string): GateResult => ({ id: gate.id, outcome, reason, at: now() });
-  const body = gateBody(gate, context, now());
-  let signature: Record<string, string> = {};
+  let secret: string | undefined;
   if (gate.secretEnv !== undefined) {
-    const secret = (options.env ?? process.env)[gate.secretEnv];
+    secret = (options.env ?? process.env)[gate.secretEnv];
     // Fail closed: a gate that expects signed requests must not be sent unsigned ones.
     if (!secret) return ended('fail', `could not be signed: ${gate.secretEnv} is not set in the control plane's environment`);
-    signature = { [SIGNATURE_HEADER]: signWebhookBody(secret, body) };
   }
-  const timeout = AbortSignal.timeout(gate.timeoutMs);
-  const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
-  try {
-    const response = await request(gate.webhook, {
-      method: 'POST',
-      body,
-      signal,
-      headersTimeout: gate.timeoutMs,
-      bodyTimeout: gate.timeoutMs,
-      headers: {
-        'content-type': 'application/json',
-        'user-agent': 'Maestro-Gates',
-        [EVENT_HEADER]: `gate.${gate.stage}`,
-        [DELIVERY_HEADER]: gate.id,
-        [TIMESTAMP_HEADER]: String(Math.floor(now() / 1000)),
-        ...signature,
-      },
-    });
-    const status = response.statusCode;
-    if (status >= 200 && status < 300) {
-      await response.body.dump().catch(() => undefined);
-      return ended('pass', `answered ${status}`);
+  const outcome = await postSigned({
+    url: gate.webhook,
+    body: gateBody(gate, context, now()),
+    event: `gate.${gate.stage}`,
+    delivery: gate.id,
+    ...(secret === undefined ? {} : { secret }),
+    userAgent: 'Maestro-Gates',
+    timeoutMs: gate.timeoutMs,
+    ...(options.signal ? { signal: options.signal } : {}),
+    now,
+  });
+  switch (outcome.kind) {
+    case 'answered': {
+      const status = outcome.statusCode;
+      if (status >= 200 && status < 300) {
+        await outcome.body.dump().catch(() => undefined);
+        return ended('pass', `answered ${status}`);
+      }
+      const said = await firstLine(outcome.body);
+      return ended('fail', `answered ${status}${said ? ` (${said})` : ''}`);
     }
-    const said = await firstLine(response.body);
-    return ended('fail', `answered ${status}${said ? ` (${said})` : ''}`);
-  } catch (error) {
-    if (timeout.aborted) return ended('fail', `did not answer within ${formatDuration(gate.timeoutMs)}`);
-    if (options.signal?.aborted) return ended('fail', 'was not answered before the rollout ended');
-    return ended('fail', `could not be reached (${errorMessage(error)})`);
+    case 'timed_out':
+      return ended('fail', `did not answer within ${formatDuration(gate.timeoutMs)}`);
+    case 'stopped':
+      return ended('fail', 'was not answered before the rollout ended');
+    case 'unreachable':
+      return ended('fail', `could not be reached (${outcome.error})`);
   }
 }
 
