@@ -53,6 +53,11 @@ function tooFew(target: RevisionSample, minRequests: number): string {
   return `${requestsText(target.requests)} on ${target.revision} so far, ${minRequests} needed`;
 }
 
+/** Why a share check could not decide: too few requests, or over its limit by less than noise explains. */
+function whyInconclusive(target: RevisionSample, thresholds: Thresholds): string {
+  return target.requests < thresholds.minRequests ? tooFew(target, thresholds.minRequests) : 'above the limit, but not yet beyond noise';
+}
+
 /**
  * Shared rule for "a share of requests must stay under a limit" (5xx, or slower than a latency limit):
  * significantly over -> fail, however few requests; under -> pass once there are min_requests; otherwise inconclusive.
@@ -89,9 +94,7 @@ function errorRateCheck(
   if (stable && comparison) text += ` against ${formatRate(comparison.rateA)} on ${stable.revision}`;
   if (over) text += `, ${formatP(pValue)}`;
   text += `; limit ${check.max}`;
-  if (outcome === 'inconclusive') {
-    text += target.requests < thresholds.minRequests ? ` (${tooFew(target, thresholds.minRequests)})` : ' (above the limit, but not yet beyond noise)';
-  }
+  if (outcome === 'inconclusive') text += ` (${whyInconclusive(target, thresholds)})`;
   return {
     check,
     name,
@@ -173,9 +176,7 @@ function latencyCheck(
   if (stable && stableValue !== null) text += ` against ${formatMs(stableValue)} on ${stable.revision}`;
   if (slow !== undefined && value > limitMs) text += `, ${slow} of ${requestsText(target.requests)} slower than ${check.max}, ${formatP(pValue!)}`;
   text += `; limit ${check.max}`;
-  if (outcome === 'inconclusive') {
-    text += target.requests < thresholds.minRequests ? ` (${tooFew(target, thresholds.minRequests)})` : ' (above the limit, but not yet beyond noise)';
-  }
+  if (outcome === 'inconclusive') text += ` (${whyInconclusive(target, thresholds)})`;
   return {
     check,
     name,
