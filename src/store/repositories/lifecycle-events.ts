@@ -18,16 +18,8 @@ export interface LifecycleEventRecord {
   createdAt: Date;
 }
 
-export interface NewLifecycleEvent {
-  type: string;
-  deploymentId?: string;
-  projectId?: string;
-  releaseId?: string;
-  revisionId?: string;
-  actor?: string;
-  reason?: string;
-  data?: Record<string, unknown>;
-}
+/** What recording one takes: the record without what the store assigns (id, time), data optional. */
+export type NewLifecycleEvent = Omit<LifecycleEventRecord, 'id' | 'createdAt' | 'data'> & { data?: Record<string, unknown> };
 
 export interface LifecycleEventFilter {
   /** Only these types; the caller names the lifecycle types, so deployment log lines never show up here. */
