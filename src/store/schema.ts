@@ -323,10 +323,90 @@ CREATE INDEX webhook_deliveries_in_flight ON webhook_deliveries (lease_expires_a
 CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, seq);
 `;
 
+// Git-native delivery: how a project takes pushes (its production branch, its previews' limits), where
+// its code lives on GitHub or GitLab, the preview environments pushes create, the webhook deliveries
+// already handled (providers redeliver), and the commit statuses owed to the providers (an outbox).
+const GIT = `
+ALTER TABLE projects
+  ADD COLUMN production_branch text NOT NULL DEFAULT 'main',
+  ADD COLUMN preview_ttl_ms bigint NOT NULL DEFAULT 259200000,
+  ADD COLUMN max_previews integer NOT NULL DEFAULT 10
+    CONSTRAINT projects_max_previews_check CHECK (max_previews >= 0),
+  ADD COLUMN preview_idle_ms bigint;
+
+CREATE TABLE project_hooks (
+  project_id text NOT NULL CONSTRAINT project_hooks_project_fk REFERENCES projects (id) ON DELETE CASCADE,
+  provider text NOT NULL CONSTRAINT project_hooks_provider_check CHECK (provider IN ('github', 'gitlab')),
+  repository text NOT NULL,
+  secret text NOT NULL,
+  status_url text,
+  status_token text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (project_id, provider)
+);
+CREATE UNIQUE INDEX project_hooks_repository_key ON project_hooks (provider, lower(repository));
+
+CREATE TABLE hook_deliveries (
+  provider text NOT NULL,
+  delivery_id text NOT NULL,
+  project_id text,
+  event text NOT NULL,
+  outcome text,
+  received_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (provider, delivery_id)
+);
+
+CREATE TABLE previews (
+  id text PRIMARY KEY,
+  seq bigint GENERATED ALWAYS AS IDENTITY,
+  project_id text NOT NULL CONSTRAINT previews_project_fk REFERENCES projects (id) ON DELETE CASCADE,
+  environment_id text CONSTRAINT previews_environment_fk REFERENCES environments (id) ON DELETE SET NULL,
+  name text NOT NULL,
+  kind text NOT NULL CONSTRAINT previews_kind_check CHECK (kind IN ('branch', 'pull_request')),
+  branch text NOT NULL,
+  pr_number integer,
+  head_sha text,
+  origin text NOT NULL CONSTRAINT previews_origin_check CHECK (origin IN ('push', 'github', 'gitlab')),
+  state text NOT NULL CONSTRAINT previews_state_check CHECK (state IN ('active', 'sleeping', 'destroyed')),
+  expires_at timestamptz NOT NULL,
+  last_request_at timestamptz,
+  destroy_reason text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  destroyed_at timestamptz
+);
+CREATE UNIQUE INDEX previews_name_live ON previews (project_id, name) WHERE state <> 'destroyed';
+CREATE INDEX previews_by_expiry ON previews (expires_at) WHERE state <> 'destroyed';
+
+CREATE TABLE commit_statuses (
+  id text PRIMARY KEY,
+  seq bigint GENERATED ALWAYS AS IDENTITY,
+  project_id text NOT NULL CONSTRAINT commit_statuses_project_fk REFERENCES projects (id) ON DELETE CASCADE,
+  provider text NOT NULL CONSTRAINT commit_statuses_provider_check CHECK (provider IN ('github', 'gitlab')),
+  repository text NOT NULL,
+  sha text NOT NULL,
+  state text NOT NULL CONSTRAINT commit_statuses_state_check CHECK (state IN ('pending', 'success', 'failure', 'error')),
+  context text NOT NULL,
+  description text NOT NULL,
+  target_url text,
+  status text NOT NULL CONSTRAINT commit_statuses_status_check CHECK (status IN ('pending', 'delivering', 'succeeded', 'dead')),
+  attempts integer NOT NULL DEFAULT 0,
+  next_attempt_at timestamptz NOT NULL DEFAULT now(),
+  lease_expires_at timestamptz,
+  last_error text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  delivered_at timestamptz
+);
+CREATE INDEX commit_statuses_due ON commit_statuses (next_attempt_at) WHERE status = 'pending';
+
+ALTER TABLE deployments ADD COLUMN ref text;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL },
   { version: 2, name: 'pipelines and job queue', sql: PIPELINES },
   { version: 3, name: 'remote cache', sql: REMOTE_CACHE },
   { version: 4, name: 'lifecycle events and webhooks', sql: LIFECYCLE_EVENTS },
   { version: 5, name: 'traffic shifts and rollout state', sql: TRAFFIC },
+  { version: 6, name: 'git pushes, previews and commit statuses', sql: GIT },
 ];
