@@ -54,6 +54,9 @@ export interface DeploymentView {
   release: number | null;
   revision: string | null;
   sourceDigest: string;
+  commit: string | null;
+  ref: string | null;
+  releaseBuild: boolean;
   error: string | null;
   createdAt: string;
   finishedAt: string | null;
@@ -196,6 +199,15 @@ export class ControlPlane {
     environment: string;
     services?: string[];
     createdBy?: string;
+    /** Where the source came from in git, recorded with each deployment. */
+    git?: { commit: string; message?: string; ref: string };
+    /** A release build: built and kept, not rolled out. */
+    buildOnly?: boolean;
+    /**
+     * The newer commit wins: older deployments of the same services and environment that have not begun
+     * their rollout are cancelled (a push's, not `maestro deploy`'s default).
+     */
+    supersede?: boolean;
   }): Promise<DeploymentView[]> {
     const { store } = this;
     if (!(await this.sources.has(input.sourceDigest))) {
@@ -229,7 +241,11 @@ export class ControlPlane {
     for (const name of selected) {
       const service = await store.services.ensure(project.id, name);
       const config: ServiceConfig = { ...resolveServiceConfig(manifest, name, input.environment), project: input.project };
-      const plan: DeploymentPlan = { service: config, environment: resolveEnvironment(manifest, input.environment) };
+      const plan: DeploymentPlan = {
+        service: config,
+        environment: resolveEnvironment(manifest, input.environment),
+        ...(input.buildOnly ? { buildOnly: true } : {}),
+      };
       const { deployment, created } = await store.deployments.createOrGetInProgress({
         projectId: project.id,
         serviceId: service.id,
@@ -237,13 +253,45 @@ export class ControlPlane {
         sourceDigest: input.sourceDigest,
         config: plan,
         ...(input.createdBy ? { createdBy: input.createdBy } : {}),
+        ...(input.git ? { commit: input.git.commit, ref: input.git.ref, ...(input.git.message ? { message: input.git.message } : {}) } : {}),
       });
       if (created) await this.deployer.log(deployment).status('pending');
+      if (created && input.supersede) void this.supersedeOlder(deployment);
       views.push(await this.view(deployment));
     }
     this.reconciler.wake();
     this.buildRunner.wake();
     return views;
+  }
+
+  /**
+   * Cancels the deployments of the same service and environment that `newer` replaces: those still
+   * pending or building (a rollout under way finishes; `newer` rolls out after it).
+   */
+  private async supersedeOlder(newer: Deployment): Promise<void> {
+    const reason = `superseded by a newer deployment (${newer.commit ? `commit ${newer.commit.slice(0, 7)}, ` : ''}${newer.id})`;
+    const older = (await this.store.deployments.unfinished()).filter(
+      (other) =>
+        other.id !== newer.id &&
+        other.serviceId === newer.serviceId &&
+        other.environmentId === newer.environmentId &&
+        other.createdAt <= newer.createdAt &&
+        (other.status === 'pending' || other.status === 'building') &&
+        !(other.config as DeploymentPlan).buildOnly,
+    );
+    for (const deployment of older) {
+      try {
+        await this.locks.run(`supersede:${deployment.id}`, async () => {
+          const build = (await this.store.builds.forDeployment(deployment.id)).at(-1);
+          if (build && (build.status === 'pending' || build.status === 'running')) await this.cancelBuild(build.id);
+          const now = await this.store.deployments.get(deployment.id);
+          if (now && (now.status === 'pending' || now.status === 'building')) await this.deployer.fail(now, reason, undefined, 'cancelled');
+        });
+      } catch (error) {
+        // It ended on its own meanwhile (the reconciler cancelled it, or its build finished and it moved on).
+        this.logger.debug({ deployment: deployment.id, err: errorMessage(error) }, 'could not supersede a deployment');
+      }
+    }
   }
 
   async getDeployment(id: string): Promise<DeploymentView> {
@@ -275,6 +323,9 @@ export class ControlPlane {
       release,
       revision: deployment.revisionId ?? null,
       sourceDigest: deployment.sourceDigest,
+      commit: deployment.commit ?? null,
+      ref: deployment.ref ?? null,
+      releaseBuild: Boolean(plan.buildOnly),
       error: deployment.error ?? null,
       createdAt: deployment.createdAt.toISOString(),
       finishedAt: deployment.finishedAt ? deployment.finishedAt.toISOString() : null,

@@ -27,6 +27,8 @@ import type { DataPaths } from './paths.js';
 export interface DeploymentPlan {
   service: ServiceConfig;
   environment: EnvironmentConfig;
+  /** A release build (a pushed tag): the artifact is built and kept, nothing is rolled out. */
+  buildOnly?: boolean;
 }
 
 export interface DeployerOptions {
@@ -170,6 +172,16 @@ export class Deployer {
       }
       return this.fail(deployment, errorMessage(error), revision);
     }
+  }
+
+  /** A release build is done once its artifact is stored: it ends succeeded without a rollout. */
+  async completeReleaseBuild(deployment: Deployment): Promise<Deployment> {
+    const log = this.log(deployment);
+    const artifact = (await this.deps.store.builds.forDeployment(deployment.id)).at(-1)?.artifactDigest;
+    const done = await this.deps.store.deployments.transition(deployment.id, 'succeeded');
+    await log.status('succeeded', { ...(artifact ? { artifact } : {}), releaseBuild: true });
+    await log.flush();
+    return done;
   }
 
   /** End a deployment as failed; its revision (if any) is stopped, and what served keeps serving. */

@@ -2,7 +2,7 @@ import type { Logger } from '../common/index.js';
 import { errorMessage } from '../common/index.js';
 import type { Deployment, Store } from '../store/index.js';
 import { decideDeployment } from './deployment-decision.js';
-import type { Deployer } from './deployer.js';
+import type { Deployer, DeploymentPlan } from './deployer.js';
 import type { KeyedLock } from './keyed-lock.js';
 
 /**
@@ -67,12 +67,17 @@ export class DeploymentReconciler {
   }
 
   private async tick(): Promise<void> {
-    for (const { deployment, build, job } of await this.store.deployments.unfinishedWithProgress()) {
+    const unfinished = await this.store.deployments.unfinishedWithProgress();
+    for (const { deployment, build, job } of unfinished) {
+      const plan = deployment.config as DeploymentPlan;
+      const dependenciesInProgress = dependenciesStillDeploying(deployment, unfinished.map((entry) => entry.deployment));
       const decision = decideDeployment({
         status: deployment.status,
         ...(build ? { build: { status: build.status, ...(build.error ? { error: build.error } : {}) } } : {}),
         ...(job ? { job: { status: job.status, ...(job.error ? { error: job.error } : {}) } } : {}),
         rolloutRunning: this.rollouts.has(deployment.id),
+        ...(plan.buildOnly ? { buildOnly: true } : {}),
+        ...(dependenciesInProgress.length > 0 ? { dependenciesInProgress } : {}),
       });
       switch (decision.kind) {
         case 'start_build':
@@ -80,6 +85,9 @@ export class DeploymentReconciler {
           break;
         case 'start_rollout':
           this.launchRollout(deployment);
+          break;
+        case 'complete_build':
+          await this.deployer.completeReleaseBuild(deployment);
           break;
         case 'fail':
           await this.deployer.fail(deployment, decision.reason);
@@ -105,4 +113,14 @@ export class DeploymentReconciler {
       });
     this.rollouts.set(deployment.id, task);
   }
+}
+
+/** The services named in this deployment's `depends_on` that have a deployment to the same environment still in progress. */
+function dependenciesStillDeploying(deployment: Deployment, unfinished: readonly Deployment[]): string[] {
+  const needs = (deployment.config as DeploymentPlan).service.dependsOn;
+  if (needs.length === 0) return [];
+  return unfinished
+    .filter((other) => other.id !== deployment.id && other.environmentId === deployment.environmentId && other.projectId === deployment.projectId)
+    .map((other) => (other.config as DeploymentPlan).service.service)
+    .filter((name) => needs.includes(name));
 }

@@ -5,7 +5,8 @@
  *   pending -> building -> deploying -> succeeded -> rolled_back
  *      |          |           |
  *      +----------+-----------+--> failed | cancelled
- *   (pending may skip building when the artifact already exists)
+ *   (pending may skip building when the artifact already exists; a release build, of a tag, ends
+ *   succeeded straight from building: it is built and kept, not rolled out)
  */
 export const DEPLOYMENT_STATUSES = [
   'pending',
@@ -23,7 +24,7 @@ export const IN_PROGRESS_STATUSES = ['pending', 'building', 'deploying'] as cons
 
 const ALLOWED: Record<DeploymentStatus, readonly DeploymentStatus[]> = {
   pending: ['building', 'deploying', 'failed', 'cancelled'],
-  building: ['deploying', 'failed', 'cancelled'],
+  building: ['deploying', 'succeeded', 'failed', 'cancelled'],
   // A progressive rollout that analysis (or a person) stopped after traffic moved ends rolled back.
   deploying: ['succeeded', 'failed', 'cancelled', 'rolled_back'],
   succeeded: ['rolled_back'],

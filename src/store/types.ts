@@ -60,6 +60,8 @@ export interface Deployment {
   sourceDigest: string;
   commit?: string;
   message?: string;
+  /** The git ref it was pushed to (refs/heads/main, refs/tags/v1), when it came from git. */
+  ref?: string;
   status: DeploymentStatus;
   error?: string;
   releaseId?: string;
@@ -83,6 +85,7 @@ export interface NewDeployment {
   sourceDigest: string;
   commit?: string;
   message?: string;
+  ref?: string;
   config: unknown;
   createdBy?: string;
 }

@@ -30,6 +30,7 @@ describe('deployment state machine', () => {
       'pending>failed',
       'pending>cancelled',
       'building>deploying',
+      'building>succeeded', // a release build: kept, not rolled out
       'building>failed',
       'building>cancelled',
       'deploying>succeeded',

@@ -14,6 +14,7 @@ interface DeploymentRow {
   source_digest: string;
   commit: string | null;
   message: string | null;
+  ref: string | null;
   status: DeploymentStatus;
   error: string | null;
   release_id: string | null;
@@ -36,6 +37,7 @@ const toDeployment = (row: DeploymentRow): Deployment =>
     sourceDigest: row.source_digest,
     commit: opt(row.commit),
     message: opt(row.message),
+    ref: opt(row.ref),
     status: row.status,
     error: opt(row.error),
     releaseId: opt(row.release_id),
@@ -112,8 +114,8 @@ export function deploymentsRepository(q: Queryable): DeploymentsRepository {
       // finish between the two statements, in which case the insert is simply tried again.
       for (let attempt = 0; attempt < 10; attempt += 1) {
         const inserted = await q.query<DeploymentRow>(
-          `INSERT INTO deployments (id, project_id, service_id, environment_id, source_digest, commit, message, status, config, created_by)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8::jsonb, $9)
+          `INSERT INTO deployments (id, project_id, service_id, environment_id, source_digest, commit, message, status, config, created_by, ref)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8::jsonb, $9, $10)
            ON CONFLICT (service_id, environment_id, source_digest) WHERE ${IN_PROGRESS_SQL} DO NOTHING
            RETURNING *`,
           [
@@ -126,6 +128,7 @@ export function deploymentsRepository(q: Queryable): DeploymentsRepository {
             input.message ?? null,
             config,
             input.createdBy ?? null,
+            input.ref ?? null,
           ],
         );
         if (inserted[0]) return { deployment: toDeployment(inserted[0]), created: true };
