@@ -4,7 +4,7 @@ import { maestroVersion } from '../server/index.js';
 import { buildsCommands, runnerCommand } from './commands/builds.js';
 import { deployCommand } from './commands/deploy.js';
 import { demoCommand } from './commands/demo.js';
-import { logsCommand, releasesCommand, statusCommand } from './commands/inspect.js';
+import { deploymentsCommand, logsCommand, releasesCommand, statusCommand } from './commands/inspect.js';
 import { initCommand, validateCommand } from './commands/local.js';
 import { loginCommand } from './commands/login.js';
 import { rollbackCommand } from './commands/rollback.js';
@@ -30,6 +30,7 @@ export function buildProgram(): Command {
     rolloutCommands,
     rolloutStatusCommand,
     statusCommand,
+    deploymentsCommand,
     releasesCommand,
     logsCommand,
     buildsCommands,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ServiceStatusView } from '../../server/index.js';
+import type { DeploymentView, ServiceStatusView } from '../../server/index.js';
 import { ApiClient } from '../api-client.js';
 import { resolveCredentials } from '../credentials.js';
 import { createOutput, table } from '../output.js';
@@ -89,3 +89,41 @@ export function logsCommand(program: Command): void {
     });
 }
 
+
+export function deploymentsCommand(program: Command): void {
+  program
+    .command('deployments')
+    .description('Deployments, newest first: what was deployed where, from which commit, and how it ended')
+    .option('-p, --project <name>', 'only this project')
+    .option('-s, --service <name>', 'only this service (with --project)')
+    .option('-e, --env <environment>', 'only this environment (with --project)')
+    .option('-n, --limit <count>', 'how many', '20')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  maestro deployments --project shop\n  maestro deployments --project shop --env pr-7 --json\n')
+    .action(async (options: { project?: string; service?: string; env?: string; limit: string; json?: boolean }) => {
+      const out = createOutput(options);
+      const client = new ApiClient(resolveCredentials());
+      const query = new URLSearchParams({ limit: String(Number(options.limit) || 20) });
+      if (options.project) query.set('project', options.project);
+      if (options.service) query.set('service', options.service);
+      if (options.env) query.set('environment', options.env);
+      const { deployments } = await client.call<{ deployments: DeploymentView[] }>('GET', `/v1/deployments?${query.toString()}`);
+      out.result({ deployments }, () =>
+        deployments.length === 0
+          ? 'no deployments yet'
+          : table([
+              ['ID', 'PROJECT', 'SERVICE', 'ENV', 'STATUS', 'COMMIT', 'REF', 'CREATED'],
+              ...deployments.map((d) => [
+                d.id,
+                d.project,
+                d.service,
+                d.environment,
+                d.releaseBuild && d.status === 'succeeded' ? 'built (release build)' : d.status,
+                d.commit?.slice(0, 7) ?? '-',
+                d.ref?.replace(/^refs\/(heads|tags)\//, '') ?? '-',
+                d.createdAt,
+              ]),
+            ]),
+      );
+    });
+}
