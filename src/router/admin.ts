@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { timingSafeEqual, createHash } from 'node:crypto';
+import type { Waker } from './wake.js';
 import { MaestroError, errorMessage, isMaestroError, parseDuration } from '../common/index.js';
 import type { RevisionStats, RouterMetrics } from './metrics.js';
 import { WINDOW_SECONDS } from './metrics-math.js';
@@ -21,6 +22,10 @@ export interface AdminContext {
   load: UpstreamLoad;
   /** When set, every endpoint except /healthz wants `Authorization: Bearer <token>`. */
   token?: string;
+  /** When each host last had a request. */
+  lastRequest?: ReadonlyMap<string, number>;
+  /** Requests held while a sleeping environment wakes. */
+  waker?: Waker;
 }
 
 /** What `GET /stats` answers. */
@@ -35,6 +40,10 @@ export interface RouterStatsResponse {
   upstreams: Record<string, UpstreamConnections>;
   unrouted: { no_route: number; unavailable: number };
   revisions: RevisionStats[];
+  /** When each host of the table last had a request (epoch ms); hosts without one are left out. */
+  lastRequestAt: Record<string, number>;
+  /** Requests waiting for a sleeping environment to wake. */
+  heldForWake: number;
 }
 
 export interface UpstreamConnections {
@@ -154,6 +163,8 @@ export function createAdminHandler(context: AdminContext): (req: IncomingMessage
           upstreams: upstreamConnections(context.load.inFlight(), context.upgrades.countByUpstream()),
           unrouted: { ...context.metrics.unrouted },
           revisions: context.metrics.snapshot(windowMs),
+          lastRequestAt: Object.fromEntries(context.lastRequest ?? []),
+          heldForWake: context.waker?.held() ?? 0,
         };
         sendJson(res, 200, stats);
         return;

@@ -17,6 +17,7 @@ import type { Backend, Route } from './route-table.js';
 import { REVISION_HEADER, UpstreamRotation, backendForRequest } from './select.js';
 import { RequestBody } from './request-body.js';
 import type { UpstreamPools } from './upstream-pools.js';
+import type { Waker } from './wake.js';
 import type { UpstreamLoad } from './upstream-load.js';
 
 /** What the proxy needs from the rest of the router. */
@@ -31,6 +32,10 @@ export interface ProxyContext {
   draining(): boolean;
   /** Called once per answered request when access logging is on. */
   accessLog?: (entry: AccessLogEntry) => void;
+  /** Holds requests for sleeping environments while they wake. */
+  waker?: Waker;
+  /** When each host last had a request (for idle previews), in epoch ms. */
+  lastRequest?: Map<string, number>;
 }
 
 export interface AccessLogEntry {
@@ -104,7 +109,34 @@ export function handleProxyRequest(context: ProxyContext, req: IncomingMessage, 
     log(404);
     return;
   }
+  context.lastRequest?.set(route.host, Date.now());
   const routing = backendForRequest(route, req.headers);
+  if (!routing && route.wakeUrl && context.waker) {
+    const gone = new AbortController();
+    res.once('close', () => gone.abort());
+    void context.waker
+      .hold(
+        route.host,
+        route.wakeUrl,
+        () => {
+          const awake = context.lookup(route.host);
+          const picked = awake && backendForRequest(awake, req.headers);
+          return awake && picked ? { route: awake, picked } : undefined;
+        },
+        gone.signal,
+      )
+      .then((woken) => {
+        if (res.destroyed || res.headersSent) return;
+        if (woken) {
+          forward(context, req, res, { route: woken.route, backend: woken.picked.backend, setCookie: woken.picked.setCookie, requestId, started, closeHeader, log });
+          return;
+        }
+        context.metrics.countUnrouted('unavailable');
+        sendPage(req, res, unavailablePage(route.host, 'this preview was asleep and did not wake up in time'), { 'retry-after': '5', 'x-request-id': requestId, ...closeHeader });
+        log(503);
+      });
+    return;
+  }
   if (!routing) {
     context.metrics.countUnrouted('unavailable');
     sendPage(req, res, unavailablePage(route.host, route.unavailableReason), { 'retry-after': '1', 'x-request-id': requestId, ...closeHeader });

@@ -30,6 +30,11 @@ export interface Route {
    * while that revision is in the route with weight and upstreams.
    */
   sticky?: boolean;
+  /**
+   * A sleeping environment (an idle preview): a request that finds nothing healthy here asks this URL
+   * to start it again and waits for a table that can serve it.
+   */
+  wakeUrl?: string;
 }
 
 /** What the control plane pushes; `version` only ever grows, an older table is refused. */
@@ -71,6 +76,7 @@ const routeSchema = z
     backends: z.array(backendSchema),
     unavailableReason: z.string().min(1).optional(),
     sticky: z.boolean().optional(),
+    wakeUrl: z.url({ error: 'wakeUrl is the http URL the router asks to wake a sleeping environment' }).optional(),
   })
   .superRefine((route, ctx) => {
     if (route.backends.length > 0) {

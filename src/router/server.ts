@@ -13,6 +13,7 @@ import { UpstreamPools } from './upstream-pools.js';
 import { UpgradedConnections } from './upgraded-connections.js';
 import { UpstreamLoad } from './upstream-load.js';
 import { handleUpgrade } from './websocket.js';
+import { Waker } from './wake.js';
 
 export interface RouterOptions {
   /** Port for user traffic; 0 picks a free one. */
@@ -31,6 +32,8 @@ export interface RouterOptions {
   accessLog?: boolean;
   /** Where start and table changes are logged; silent by default. */
   logger?: pino.Logger;
+  /** How long a request for a sleeping environment waits for it to wake; default 60 s. */
+  wakeWaitMs?: number;
 }
 
 export interface RouterHandle {
@@ -100,6 +103,8 @@ export async function startRouter(options: RouterOptions): Promise<RouterHandle>
   }
 
   const metrics = new RouterMetrics();
+  const waker = new Waker({ ...(token ? { token } : {}), ...(options.wakeWaitMs ? { waitMs: options.wakeWaitMs } : {}), onError: (name, message) => logger.warn({ host: name, err: message }, 'could not ask the control plane to wake a sleeping environment') });
+  const lastRequest = new Map<string, number>();
   const rotation = new UpstreamRotation();
   const upstreamTimeoutMs = options.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
   const pools = new UpstreamPools(upstreamTimeoutMs);
@@ -110,6 +115,8 @@ export async function startRouter(options: RouterOptions): Promise<RouterHandle>
       logger.info({ version: table.version, previousVersion: previous.version, routes: table.routes.length }, 'route table applied');
       rotation.retain(state.revisions());
       pools.retain(activeUpstreams(table));
+      for (const name of lastRequest.keys()) if (!state.lookup(name)) lastRequest.delete(name);
+      waker.tableApplied();
     },
   );
   let draining = false;
@@ -124,6 +131,8 @@ export async function startRouter(options: RouterOptions): Promise<RouterHandle>
     load,
     upstreamTimeoutMs,
     draining: () => draining,
+    waker,
+    lastRequest,
     accessLog: accessLogOn ? (entry: AccessLogEntry) => logger.info(entry, 'request') : undefined,
   };
 
@@ -134,7 +143,7 @@ export async function startRouter(options: RouterOptions): Promise<RouterHandle>
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     else socket.destroy();
   });
-  const admin = createServer(createAdminHandler({ state, metrics, upgrades, load, token }));
+  const admin = createServer(createAdminHandler({ state, metrics, upgrades, load, token, lastRequest, waker }));
 
   let port: number;
   let adminPort: number;
