@@ -146,6 +146,31 @@ export function relativeFolder() {
     .transform(normaliseFolder);
 }
 
+/**
+ * A glob of paths inside the repository, relative to maestro.yml (`apps/web`, `packages/ui/src/*.ts`),
+ * or `!glob` to leave paths out. `./` and trailing slashes are dropped, so spellings of one path agree;
+ * backslashes stay, since globs use them to escape.
+ */
+export function repositoryGlob() {
+  const shape = 'a path pattern inside the repository, relative to maestro.yml, like apps/web, packages/*/src or !**/*.md';
+  return z
+    .string({ error: expecting(shape) })
+    .superRefine((value, ctx) => {
+      const pattern = value.trim().replace(/^!/, '').trim();
+      if (pattern === '') ctx.addIssue({ code: 'custom', message: `must be ${shape}, got ${describeValue(value)}` });
+      else if (/^(\/|[A-Za-z]:)/.test(pattern))
+        ctx.addIssue({ code: 'custom', message: `${describeValue(value)} is an absolute path; write ${shape}` });
+      else if (posix.normalize(pattern).split('/')[0] === '..')
+        ctx.addIssue({ code: 'custom', message: `${describeValue(value)} leaves the repository; write ${shape}` });
+    })
+    .transform((value) => {
+      const trimmed = value.trim();
+      const negated = trimmed.startsWith('!');
+      const normal = posix.normalize(trimmed.replace(/^!/, '').trim());
+      return `${negated ? '!' : ''}${normal.length > 1 ? normal.replace(/\/+$/, '') : normal}`;
+    });
+}
+
 function normaliseFolder(value: string): string {
   const normal = posix.normalize(value.trim().replaceAll('\\', '/'));
   return normal.length > 1 ? normal.replace(/\/+$/, '') : normal;

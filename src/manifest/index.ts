@@ -5,9 +5,12 @@ export { formatProblem, type Problem, type ManifestResult } from './problems.js'
 export {
   resolveServiceConfig,
   resolveEnvironment,
+  PREVIEW_ENVIRONMENT,
+  type ResolveOptions,
   type ServiceConfig,
   type EnvironmentConfig,
 } from './resolve.js';
+export { servicesToDeploy, MANIFEST_PATH, type ServiceWorkspace } from './watch.js';
 export {
   manifestSchema,
   MANIFEST_VERSION,
@@ -29,5 +32,5 @@ export {
   type AnalysisCheck,
   type Metric,
 } from './strategy-schema.js';
-export { parsePercent, isDnsName } from './fields.js';
+export { parsePercent, isDnsName, MAX_NAME_LENGTH } from './fields.js';
 export { manifestJsonSchema, manifestJsonSchemaText, MANIFEST_SCHEMA_ID } from './json-schema.js';

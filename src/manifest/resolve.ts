@@ -4,7 +4,7 @@
  */
 import { MaestroError } from '../common/errors.js';
 import { parseDuration, parseSize } from '../common/units.js';
-import { ENVIRONMENT_DEFAULTS, HEALTH_DEFAULTS, environmentSchema, type Manifest } from './schema.js';
+import { ENVIRONMENT_DEFAULTS, HEALTH_DEFAULTS, environmentSchema, type EnvironmentSpec, type Manifest } from './schema.js';
 import type { Strategy } from './strategy-schema.js';
 import { didYouMean } from './suggest.js';
 
@@ -36,11 +36,29 @@ export interface EnvironmentConfig {
   drainMs: number;
 }
 
-/** An environment the manifest does not declare (previews, ad-hoc names) gets these. */
+/** An environment the manifest does not declare (ad-hoc names, previews without `environments.preview`) gets these. */
 const UNDECLARED_ENVIRONMENT = environmentSchema.parse({});
 
-export function resolveEnvironment(manifest: Manifest, name: string): EnvironmentConfig {
-  const environment = Object.hasOwn(manifest.environments, name) ? manifest.environments[name]! : UNDECLARED_ENVIRONMENT;
+/** The manifest's section that every preview environment it does not name itself follows. */
+export const PREVIEW_ENVIRONMENT = 'preview';
+
+export interface ResolveOptions {
+  /**
+   * The environment is a preview (of a branch or a pull request): unless the manifest names it, it
+   * follows `environments.preview`.
+   */
+  preview?: boolean;
+}
+
+/** The manifest's section for an environment: its own, else `preview` for a preview, else the defaults. */
+function environmentSpec(manifest: Manifest, name: string, options: ResolveOptions): EnvironmentSpec {
+  if (Object.hasOwn(manifest.environments, name)) return manifest.environments[name]!;
+  if (options.preview && Object.hasOwn(manifest.environments, PREVIEW_ENVIRONMENT)) return manifest.environments[PREVIEW_ENVIRONMENT]!;
+  return UNDECLARED_ENVIRONMENT;
+}
+
+export function resolveEnvironment(manifest: Manifest, name: string, options: ResolveOptions = {}): EnvironmentConfig {
+  const environment = environmentSpec(manifest, name, options);
   return {
     name,
     strategy: environment.strategy,
@@ -49,7 +67,7 @@ export function resolveEnvironment(manifest: Manifest, name: string): Environmen
   };
 }
 
-export function resolveServiceConfig(manifest: Manifest, serviceName: string, environmentName: string): ServiceConfig {
+export function resolveServiceConfig(manifest: Manifest, serviceName: string, environmentName: string, options: ResolveOptions = {}): ServiceConfig {
   if (!Object.hasOwn(manifest.services, serviceName)) {
     const names = Object.keys(manifest.services);
     throw new MaestroError(
@@ -59,9 +77,7 @@ export function resolveServiceConfig(manifest: Manifest, serviceName: string, en
     );
   }
   const service = manifest.services[serviceName]!;
-  const environment = Object.hasOwn(manifest.environments, environmentName)
-    ? manifest.environments[environmentName]!
-    : UNDECLARED_ENVIRONMENT;
+  const environment = environmentSpec(manifest, environmentName, options);
   const override = Object.hasOwn(environment.services, serviceName) ? environment.services[serviceName]! : {};
 
   const health = { ...service.health, ...definedOnly(override.health ?? {}) };

@@ -11,6 +11,7 @@ import {
   expecting,
   oneOf,
   relativeFolder,
+  repositoryGlob,
   size,
   text,
   wholeNumber,
@@ -124,6 +125,12 @@ export const serviceSchema = z
       .array(text('a service name'), { error: expecting('a list of service names') })
       .default([])
       .describe('Services that must be running before this one starts.'),
+    watch: z
+      .array(repositoryGlob(), { error: expecting('a list of path patterns, like [apps/web, packages/ui]') })
+      .optional()
+      .describe(
+        "Paths whose change redeploys this service when a push arrives: patterns relative to the repository root (where maestro.yml is), a folder's name covering everything in it, `!pattern` leaving paths out. Default: the service's folder, the workspace packages it depends on and the workspace root's own files (package.json, the lockfile). A change to maestro.yml redeploys every service.",
+      ),
   })
   .describe('One deployable service.');
 
@@ -166,7 +173,9 @@ const services = z
 const environments = z
   .record(dnsName('environment'), environmentSchema, { error: expecting('a mapping of environment names') })
   .prefault({ [DEFAULT_ENVIRONMENT]: {} })
-  .describe('Environments by name. Default: production with strategy immediate. Any other name can be deployed to with defaults.');
+  .describe(
+    'Environments by name. Default: production with strategy immediate. Any other name can be deployed to with defaults; `preview` applies to every preview environment (of a branch or a pull request) not named here.',
+  );
 
 export const manifestSchema = z
   .strictObject(

@@ -29,6 +29,7 @@ export type { RemoteCacheRepository } from './repositories/remote-cache.js';
 export { BUILD_STEP_NAMES, type BuildStepsRepository } from './repositories/build-steps.js';
 export type { JobsRepository, ClaimOptions } from './repositories/jobs.js';
 export type { TrafficRepository } from './repositories/traffic.js';
+export { PREVIEW_KINDS, PREVIEW_ORIGINS, type PreviewsRepository, type PreviewSubject, type RecordKind } from './repositories/previews.js';
 export type {
   LifecycleEventsRepository,
   LifecycleEventRecord,

@@ -25,6 +25,7 @@ import { jobsRepository, type JobsRepository } from './repositories/jobs.js';
 import { lifecycleEventsRepository, type LifecycleEventsRepository } from './repositories/lifecycle-events.js';
 import { deliveriesRepository, webhooksRepository, type DeliveriesRepository, type WebhooksRepository } from './repositories/webhooks.js';
 import { trafficRepository, type TrafficRepository } from './repositories/traffic.js';
+import { previewsRepository, type PreviewsRepository } from './repositories/previews.js';
 
 /** Everything Maestro remembers. Every step of a change is a record here, so any step can resume after a crash. */
 export interface Store {
@@ -65,6 +66,8 @@ export interface Store {
   settings: SettingsRepository;
   /** Turborepo and Nx task outputs: which blob holds each (project, task hash). */
   remoteCache: RemoteCacheRepository;
+  /** Preview environments of branches and pull requests. */
+  previews: PreviewsRepository;
 }
 
 function repositories(q: Queryable) {
@@ -90,6 +93,7 @@ function repositories(q: Queryable) {
     traffic: trafficRepository(q),
     settings: settingsRepository(q),
     remoteCache: remoteCacheRepository(q),
+    previews: previewsRepository(q),
   };
 }
 

@@ -6,6 +6,25 @@ export interface Project {
   id: string;
   name: string;
   createdAt: Date;
+  /** Pushes to this branch deploy to production; any other branch gets a preview. */
+  productionBranch: string;
+  /** A preview goes this long after its last push unless extended. */
+  previewTtlMs: number;
+  /** Live previews the project may have at once. */
+  maxPreviews: number;
+  /** A preview with no request for this long sleeps; absent: previews never sleep. */
+  previewIdleMs?: number;
+}
+
+/** The part of a project a person sets: how it takes pushes and its previews' limits. */
+export type ProjectSettings = Pick<Project, 'productionBranch' | 'previewTtlMs' | 'maxPreviews' | 'previewIdleMs'>;
+
+/** A settings change: absent fields stay; `previewIdleMs: null` turns sleeping off. */
+export interface ProjectSettingsPatch {
+  productionBranch?: string;
+  previewTtlMs?: number;
+  maxPreviews?: number;
+  previewIdleMs?: number | null;
 }
 
 export interface Service {
@@ -292,4 +311,47 @@ export interface RolloutRequests {
   abort?: boolean;
   reason?: string;
   actor?: string;
+}
+
+export type PreviewKind = 'branch' | 'pull_request';
+export type PreviewState = 'active' | 'sleeping' | 'destroyed';
+/** Where the push that opened a preview came from. */
+export type PreviewOrigin = 'push' | 'github' | 'gitlab';
+
+/** An environment of its own for a branch or a pull request, named `pr-<n>` or after the branch. */
+export interface Preview {
+  id: string;
+  projectId: string;
+  /** Absent once its environment is deleted (a destroyed preview whose clean-up finished). */
+  environmentId?: string;
+  name: string;
+  kind: PreviewKind;
+  branch: string;
+  prNumber?: number;
+  headSha?: string;
+  origin: PreviewOrigin;
+  state: PreviewState;
+  expiresAt: Date;
+  lastRequestAt?: Date;
+  destroyReason?: string;
+  createdAt: Date;
+  updatedAt: Date;
+  destroyedAt?: Date;
+}
+
+export interface NewPreview {
+  projectId: string;
+  kind: PreviewKind;
+  branch: string;
+  prNumber?: number;
+  headSha?: string;
+  origin: PreviewOrigin;
+  expiresAt: Date;
+}
+
+/** What an environment has left on disk and in processes: the ids its files and replicas are named by. */
+export interface EnvironmentFootprint {
+  deploymentIds: string[];
+  buildIds: string[];
+  revisionIds: string[];
 }

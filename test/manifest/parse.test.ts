@@ -190,7 +190,7 @@ describe('bad manifests', () => {
 
   it('lists the allowed keys when an unknown key is not close to any', () => {
     expect(problems(service('    colour: blue\n'))).toEqual([
-      'maestro.yml:5:5: services.web.colour: unknown field; allowed here: path, runtime, build, start, static, port, replicas, health, env, resources, release, depends_on',
+      'maestro.yml:5:5: services.web.colour: unknown field; allowed here: path, runtime, build, start, static, port, replicas, health, env, resources, release, depends_on, watch',
     ]);
   });
 

@@ -12,7 +12,7 @@ export {
   type BuildOutputKeyInput,
   type LockfileDigest,
 } from './keys.js';
-export { serviceInputsDigest, type ServiceInputs } from './inputs.js';
+export { serviceInputsDigest, serviceWorkspaces, type ServiceInputs } from './inputs.js';
 export { serviceCacheKeys, dependencyPathsFor, type ServiceCacheKeys, type ServiceCacheKeysInput } from './service-keys.js';
 export { findLockfiles, isLockfileName, toolchainKindsFor, LOCKFILE_NAMES } from './lockfiles.js';
 export { toolchainVersions, TOOLCHAIN_KINDS, NOT_INSTALLED } from './toolchain.js';

@@ -60,6 +60,23 @@ export async function serviceInputsDigest(sourceRoot: string, servicePath: strin
   };
 }
 
+/**
+ * For each service folder, the workspace packages it uses and its workspace root, as the digest
+ * counts them, without hashing anything (which services a change touches). The tree is walked once.
+ */
+export async function serviceWorkspaces(sourceRoot: string, servicePaths: readonly string[]): Promise<Array<Pick<ServiceInputs, 'packages' | 'workspaceRoot'>>> {
+  const entries = await collectTree(sourceRoot, { ignoreRules: true });
+  const byPath = new Map(entries.map((entry) => [entry.path, entry]));
+  const results: Array<Pick<ServiceInputs, 'packages' | 'workspaceRoot'>> = [];
+  for (const servicePath of servicePaths) {
+    const service = normalizeEntryPath(servicePath, 'service path');
+    const workspace = service === '' || byPath.get(service)?.kind === 'dir' ? await findWorkspace(sourceRoot, service, byPath) : undefined;
+    const packages = workspace ? await usedPackages(sourceRoot, service, workspace, entries, byPath) : [];
+    results.push({ packages, ...(workspace ? { workspaceRoot: workspace.root } : {}) });
+  }
+  return results;
+}
+
 interface Workspace {
   root: string;
   patterns: string[];

@@ -1,20 +1,39 @@
 import { MaestroError } from '../../common/index.js';
 import type { Queryable } from '../db.js';
 import { newId } from '../ids.js';
-import type { Environment, Project, Service } from '../types.js';
-import { checkName, checkText } from '../validate.js';
+import { num, opt } from '../rows.js';
+import type { Environment, Project, ProjectSettings, ProjectSettingsPatch, Service } from '../types.js';
+import { checkCount, checkName, checkText } from '../validate.js';
 
-interface ProjectRow {
+interface NamedRow {
   id: string;
   name: string;
   created_at: Date;
 }
 
-interface ScopedRow extends ProjectRow {
+interface ProjectRow extends NamedRow {
+  production_branch: string;
+  preview_ttl_ms: string | number;
+  max_previews: number;
+  preview_idle_ms: string | number | null;
+}
+
+interface ScopedRow extends NamedRow {
   project_id: string;
 }
 
-const toProject = (row: ProjectRow): Project => ({ id: row.id, name: row.name, createdAt: row.created_at });
+const toProject = (row: ProjectRow): Project => {
+  const idle = opt(row.preview_idle_ms);
+  return {
+    id: row.id,
+    name: row.name,
+    createdAt: row.created_at,
+    productionBranch: row.production_branch,
+    previewTtlMs: num(row.preview_ttl_ms),
+    maxPreviews: row.max_previews,
+    ...(idle === undefined ? {} : { previewIdleMs: num(idle) }),
+  };
+};
 const toScoped = (row: ScopedRow): Service & Environment => ({
   id: row.id,
   projectId: row.project_id,
@@ -32,6 +51,10 @@ export interface ProjectsRepository {
   list(): Promise<Project[]>;
   /** Deletes the project with everything under it (its events stay). True when it existed. */
   remove(name: string): Promise<boolean>;
+  /** How the project takes pushes and its previews' limits; undefined when there is no such project. */
+  settings(projectId: string): Promise<ProjectSettings | undefined>;
+  /** Changes the fields the patch names; `not_found` when there is no such project. */
+  updateSettings(projectId: string, patch: ProjectSettingsPatch): Promise<Project>;
 }
 
 export function projectsRepository(q: Queryable): ProjectsRepository {
@@ -72,7 +95,44 @@ export function projectsRepository(q: Queryable): ProjectsRepository {
       const rows = await q.query('DELETE FROM projects WHERE name = $1 RETURNING id', [name]);
       return rows.length > 0;
     },
+
+    async settings(projectId: string): Promise<ProjectSettings | undefined> {
+      const rows = await q.query<ProjectRow>('SELECT * FROM projects WHERE id = $1', [projectId]);
+      if (!rows[0]) return undefined;
+      const { productionBranch, previewTtlMs, maxPreviews, previewIdleMs } = toProject(rows[0]);
+      return { productionBranch, previewTtlMs, maxPreviews, ...(previewIdleMs === undefined ? {} : { previewIdleMs }) };
+    },
+
+    async updateSettings(projectId: string, patch: ProjectSettingsPatch): Promise<Project> {
+      if (patch.productionBranch !== undefined) checkText('productionBranch', patch.productionBranch);
+      if (patch.previewTtlMs !== undefined) checkPositive('previewTtlMs', patch.previewTtlMs);
+      if (patch.maxPreviews !== undefined) checkCount('maxPreviews', patch.maxPreviews);
+      if (patch.previewIdleMs !== undefined && patch.previewIdleMs !== null) checkPositive('previewIdleMs', patch.previewIdleMs);
+      // COALESCE keeps what the patch leaves out; the idle time alone may be cleared, so it has a flag.
+      const rows = await q.query<ProjectRow>(
+        `UPDATE projects SET
+           production_branch = COALESCE($2, production_branch),
+           preview_ttl_ms = COALESCE($3, preview_ttl_ms),
+           max_previews = COALESCE($4, max_previews),
+           preview_idle_ms = CASE WHEN $5 THEN $6 ELSE preview_idle_ms END
+         WHERE id = $1 RETURNING *`,
+        [
+          projectId,
+          patch.productionBranch ?? null,
+          patch.previewTtlMs ?? null,
+          patch.maxPreviews ?? null,
+          patch.previewIdleMs !== undefined,
+          patch.previewIdleMs ?? null,
+        ],
+      );
+      if (!rows[0]) throw new MaestroError('not_found', `no project with id ${projectId}`);
+      return toProject(rows[0]);
+    },
   };
+}
+
+function checkPositive(field: string, value: number): void {
+  if (checkCount(field, value) === 0) throw new MaestroError('validation_error', `${field} must be more than 0, got 0`, { field });
 }
 
 /** Services and environments have the same shape: a name unique within a project. */
@@ -108,6 +168,21 @@ function scopedRepository(q: Queryable, kind: 'service' | 'environment') {
   };
 }
 
+/** What only environments can do: go away whole (previews), and stop serving first. */
+function environmentOnly(q: Queryable) {
+  return {
+    async remove(id: string): Promise<boolean> {
+      const rows = await q.query('DELETE FROM environments WHERE id = $1 RETURNING id', [id]);
+      return rows.length > 0;
+    },
+
+    async clearServing(id: string): Promise<void> {
+      await q.query('DELETE FROM traffic_shifts WHERE environment_id = $1', [id]);
+      await q.query('DELETE FROM live_state WHERE environment_id = $1', [id]);
+    },
+  };
+}
+
 export interface ServicesRepository {
   ensure(projectId: string, name: string): Promise<Service>;
   get(projectId: string, name: string): Promise<Service | undefined>;
@@ -120,7 +195,17 @@ export interface EnvironmentsRepository {
   get(projectId: string, name: string): Promise<Environment | undefined>;
   getById(id: string): Promise<Environment | undefined>;
   list(projectId: string): Promise<Environment[]>;
+  /**
+   * Deletes the environment with its deployments, builds, revisions, releases and live state (its
+   * events stay). True when it existed. Stop its replicas first: nothing here touches processes.
+   */
+  remove(id: string): Promise<boolean>;
+  /** Nothing serves in the environment any more: its live state and traffic splits go, so route tables drop it. */
+  clearServing(id: string): Promise<void>;
 }
 
 export const servicesRepository = (q: Queryable): ServicesRepository => scopedRepository(q, 'service');
-export const environmentsRepository = (q: Queryable): EnvironmentsRepository => scopedRepository(q, 'environment');
+export const environmentsRepository = (q: Queryable): EnvironmentsRepository => ({
+  ...scopedRepository(q, 'environment'),
+  ...environmentOnly(q),
+});
