@@ -46,4 +46,22 @@ export {
   type DeliveryOutcome,
   type ClaimedDelivery,
 } from './repositories/webhooks.js';
+export {
+  GIT_HOST_PROVIDERS,
+  type GitHostProvider,
+  type ProjectHook,
+  type ProjectHookWithSecrets,
+  type ProjectHookInput,
+  type ProjectHooksRepository,
+  type HookDeliveriesRepository,
+  type HookDelivery,
+} from './repositories/project-hooks.js';
+export {
+  COMMIT_STATES,
+  type CommitState,
+  type NewCommitStatus,
+  type CommitStatusRecord,
+  type ClaimedCommitStatus,
+  type CommitStatusesRepository,
+} from './repositories/commit-statuses.js';
 export type * from './types.js';

@@ -25,6 +25,8 @@ import { jobsRepository, type JobsRepository } from './repositories/jobs.js';
 import { lifecycleEventsRepository, type LifecycleEventsRepository } from './repositories/lifecycle-events.js';
 import { deliveriesRepository, webhooksRepository, type DeliveriesRepository, type WebhooksRepository } from './repositories/webhooks.js';
 import { trafficRepository, type TrafficRepository } from './repositories/traffic.js';
+import { hookDeliveriesRepository, projectHooksRepository, type HookDeliveriesRepository, type ProjectHooksRepository } from './repositories/project-hooks.js';
+import { commitStatusesRepository, type CommitStatusesRepository } from './repositories/commit-statuses.js';
 import { previewsRepository, type PreviewsRepository } from './repositories/previews.js';
 
 /** Everything Maestro remembers. Every step of a change is a record here, so any step can resume after a crash. */
@@ -66,6 +68,12 @@ export interface Store {
   settings: SettingsRepository;
   /** Turborepo and Nx task outputs: which blob holds each (project, task hash). */
   remoteCache: RemoteCacheRepository;
+  /** Each project's link to its GitHub or GitLab repository (webhook secret, status settings). */
+  projectHooks: ProjectHooksRepository;
+  /** Provider webhook deliveries already acted on (providers redeliver). */
+  hookDeliveries: HookDeliveriesRepository;
+  /** The outbox of commit statuses owed to GitHub and GitLab. */
+  commitStatuses: CommitStatusesRepository;
   /** Preview environments of branches and pull requests. */
   previews: PreviewsRepository;
 }
@@ -93,6 +101,9 @@ function repositories(q: Queryable) {
     traffic: trafficRepository(q),
     settings: settingsRepository(q),
     remoteCache: remoteCacheRepository(q),
+    projectHooks: projectHooksRepository(q),
+    hookDeliveries: hookDeliveriesRepository(q),
+    commitStatuses: commitStatusesRepository(q),
     previews: previewsRepository(q),
   };
 }
