@@ -3,12 +3,14 @@ import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { remoteCacheRoutes } from '../build/remote-cache/index.js';
+import { gitHttpBackend } from '../git/index.js';
 import { registerAuth } from './auth.js';
 import type { ApiContext } from './context.js';
 import { registerErrorHandling } from './errors.js';
 import { buildRoutes } from './routes/builds.js';
 import { deploymentRoutes } from './routes/deployments.js';
 import { eventRoutes } from './routes/events.js';
+import { gitHostRoutes } from './routes/git-hosts.js';
 import { projectRoutes } from './routes/projects.js';
 import { serviceRoutes } from './routes/services.js';
 import { sourceRoutes } from './routes/sources.js';
@@ -47,5 +49,7 @@ export async function buildApi(context: ApiContext): Promise<FastifyInstance> {
   await app.register(buildRoutes(context));
   await app.register(remoteCacheRoutes(context));
   await app.register(eventRoutes(context));
+  await app.register(gitHostRoutes({ store: context.store, logger: context.logger, dataDir: context.plane.paths.root, intake: () => context.plane.hookIntake }));
+  await app.register(gitHttpBackend({ store: context.store, dataDir: context.plane.paths.root, logger: context.logger, receiver: context.pushReceiver }));
   return app;
 }

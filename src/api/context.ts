@@ -1,4 +1,5 @@
 import type { Logger } from '../common/index.js';
+import type { PushReceiver } from '../git/index.js';
 import type { ControlPlane } from '../server/control-plane.js';
 import type { Store } from '../store/index.js';
 
@@ -9,4 +10,6 @@ export interface ApiContext {
   logger: Logger;
   maxUploadBytes: number;
   version: string;
+  /** Takes `git push`es to /git/<project>.git; without one, Maestro's git remote refuses pushes (fetches still work). */
+  pushReceiver?: PushReceiver;
 }

@@ -9,6 +9,8 @@ export interface DataPaths {
   cache: string;
   work: string;
   revisions: string;
+  /** Projects' bare repositories, `<project>.git` each (Maestro as a git remote). */
+  git: string;
   deploymentLogs: string;
   replicaLogs: string;
   agentState: string;
@@ -36,6 +38,7 @@ export function dataPaths(dataDir: string): DataPaths {
     cache: join(root, 'cache'),
     work: join(root, 'work'),
     revisions: join(root, 'revisions'),
+    git: join(root, 'git'),
     deploymentLogs: join(root, 'logs', 'deployments'),
     replicaLogs: join(root, 'logs', 'replicas'),
     agentState: join(root, 'agent'),
