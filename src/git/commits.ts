@@ -38,8 +38,8 @@ async function requireCommit(objects: GitObjects, sha: string): Promise<void> {
 }
 
 /**
- * Writes the commit's tree (files, folders, symlinks; no .git) into `destDir`, created when missing; an
- * annotated tag's sha exports its commit. Export attributes in the commit cannot leave files out or rewrite them (the repository's
+ * Writes the commit's tree (files, folders, symlinks; no .git) into `destDir`, created when missing
+ * (meant to be empty: files already there stay); an annotated tag's sha exports its commit. Export attributes in the commit cannot leave files out or rewrite them (the repository's
  * info/attributes turns them off, see repositories.ts): the folder is exactly the commit.
  */
 export async function exportCommit(objects: GitObjects, sha: string, destDir: string): Promise<void> {
@@ -56,14 +56,16 @@ export async function exportCommit(objects: GitObjects, sha: string, destDir: st
     child.on('error', reject);
     child.on('close', (code) => resolve(code ?? 1));
   });
-  try {
-    await pipeline(child.stdout, extractTar({ cwd: destDir, strict: true }));
-  } catch (error) {
-    child.kill();
-    await exited.catch(() => undefined);
-    throw new MaestroError('internal', `exporting commit ${sha} into ${destDir} failed: ${errorMessage(error)}`);
-  }
+  const extraction = await pipeline(child.stdout, extractTar({ cwd: destDir, strict: true })).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  if (extraction !== undefined) child.kill();
   const code = await exited;
+  if (extraction !== undefined) {
+    // When git failed, its reason explains the broken archive better than tar's.
+    throw new MaestroError('internal', `exporting commit ${sha} into ${destDir} failed: ${stderr.trim() || errorMessage(extraction)}`);
+  }
   if (code !== 0) throw gitFailure(['archive', sha], { code, stdout: Buffer.alloc(0), stderr: stderr.trim() });
 }
 

@@ -9,10 +9,17 @@ import { hookRequestSchema, OBJECT_ENV_NAMES, sayLines, verdictLine } from './ho
 import type { GitObjects, IntentOutcome } from './intents.js';
 import type { PushReceiver } from './push.js';
 import type { PushSession } from './push-sessions.js';
-import { parseRefUpdates } from './ref-updates.js';
+import { parseRefUpdates, type RefUpdate } from './ref-updates.js';
+
+/** What the hook forwarded, checked. */
+export interface HookPush {
+  updates: RefUpdate[];
+  pushOptions: string[];
+  objects: GitObjects;
+}
 
 /** Checks the hook's request; a MaestroError (400) when it is not what the hook sends. */
-export function readHookRequest(session: PushSession, body: unknown): { updates: ReturnType<typeof parseRefUpdates>; pushOptions: string[]; objects: GitObjects } {
+export function readHookRequest(session: PushSession, body: unknown): HookPush {
   const parsed = hookRequestSchema.safeParse(body);
   if (!parsed.success) {
     throw new MaestroError('validation_error', `the hook's request is not valid: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; ')}`);
@@ -38,7 +45,7 @@ function inside(root: string, path: string): boolean {
 /** Streams the receiver's answer into `response` (already given to us: status, then lines). */
 export async function answerHook(input: {
   session: PushSession;
-  request: ReturnType<typeof readHookRequest>;
+  request: HookPush;
   receiver: PushReceiver;
   response: ServerResponse;
   logger: Logger;

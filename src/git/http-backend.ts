@@ -13,6 +13,7 @@ import { MaestroError, errorMessage, type Logger } from '../common/index.js';
 import { bearerToken } from '../identity/index.js';
 import type { Store } from '../store/index.js';
 import { authenticateGitUser } from './authenticate.js';
+import { httpBackendEnvironment } from './cgi-environment.js';
 import { serveCgi } from './cgi-process.js';
 import { decideGitAccess } from './git-access.js';
 import { parseGitRequest, type GitRequest } from './git-request.js';
@@ -21,7 +22,6 @@ import { HOOK_URL_ENV, PUSH_TOKEN_ENV } from './hook-protocol.js';
 import type { PushReceiver } from './push.js';
 import { PushSessions } from './push-sessions.js';
 import { ensureBareRepository, gitRepositoryPath } from './repositories.js';
-import { gitEnvironment } from './run-git.js';
 
 export interface GitHttpOptions {
   store: Pick<Store, 'tokens' | 'projects'>;
@@ -86,12 +86,17 @@ export function gitHttpBackend(options: GitHttpOptions): FastifyPluginAsync {
         const repository = gitRepositoryPath(options.dataDir, target.project);
         await authorize(target, user, repository);
 
-        const env = cgiEnvironment(request, target, user.name);
-        let session: ReturnType<PushSessions['open']> | undefined;
-        if (target.receivePack) {
-          session = sessions.open({ project: target.project, repository, actor: user.name });
+        const env = httpBackendEnvironment({
+          projectRoot: root,
+          pathInfo: target.pathInfo,
+          remoteUser: user.name,
+          request: { method: request.method, url: request.url, headers: request.headers, remoteAddress: request.ip },
+        });
+        // The POST that carries a pack runs the hook: it gets a one-time token to call back with.
+        const push = target.receivePack ? sessions.open({ project: target.project, repository, actor: user.name }) : undefined;
+        if (push) {
           env[HOOK_URL_ENV] = `${options.hookBaseUrl ?? localUrl(request.socket)}${HOOK_ROUTE}`;
-          env[PUSH_TOKEN_ENV] = session.token;
+          env[PUSH_TOKEN_ENV] = push.token;
         }
         reply.hijack();
         try {
@@ -104,11 +109,12 @@ export function gitHttpBackend(options: GitHttpOptions): FastifyPluginAsync {
             logger: options.logger,
           });
         } finally {
-          if (session) {
-            session.close();
-            // http-backend is gone (done, or killed with its client): a receiver still at work is told.
-            if (session.session.hookCalled && !session.session.answered && !session.session.controller.signal.aborted) {
-              session.session.controller.abort(new MaestroError('unavailable', 'the push ended before Maestro answered'));
+          if (push) {
+            push.close();
+            // http-backend is gone (killed with its client) while the receiver is still at work: it is told.
+            const { session } = push;
+            if (session.hookCalled && !session.answered && !session.controller.signal.aborted) {
+              session.controller.abort(new MaestroError('unavailable', 'the push ended before Maestro answered'));
             }
           }
         }
@@ -148,33 +154,6 @@ export function gitHttpBackend(options: GitHttpOptions): FastifyPluginAsync {
       await ensureRepository(repository).catch((error: unknown) => {
         throw new MaestroError('internal', `cannot set up the repository of project "${target.project}": ${errorMessage(error)}`);
       });
-    }
-
-    function cgiEnvironment(request: FastifyRequest, target: GitRequest, remoteUser: string): Record<string, string> {
-      const query = request.url.indexOf('?');
-      const env = gitEnvironment({
-        GIT_PROJECT_ROOT: root,
-        GIT_HTTP_EXPORT_ALL: '1',
-        PATH_INFO: target.pathInfo,
-        REQUEST_METHOD: request.method,
-        QUERY_STRING: query >= 0 ? request.url.slice(query + 1) : '',
-        REMOTE_USER: remoteUser,
-        REMOTE_ADDR: request.ip,
-      });
-      const headers = request.headers;
-      const header = (name: string): string | undefined => {
-        const value = headers[name];
-        return Array.isArray(value) ? value[0] : value;
-      };
-      const optional: Array<[string, string | undefined]> = [
-        ['CONTENT_TYPE', header('content-type')],
-        ['CONTENT_LENGTH', header('content-length')],
-        // Git gzips larger request bodies; http-backend inflates them itself.
-        ['HTTP_CONTENT_ENCODING', header('content-encoding')],
-        ['GIT_PROTOCOL', header('git-protocol')],
-      ];
-      for (const [name, value] of optional) if (value) env[name] = value;
-      return env;
     }
   };
 }

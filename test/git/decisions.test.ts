@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MaestroError } from '../../src/common/index.js';
 import { basicCredentials } from '../../src/git/basic-auth.js';
+import { httpBackendEnvironment } from '../../src/git/cgi-environment.js';
 import { parseCgiHead } from '../../src/git/cgi-head.js';
 import { decideGitAccess } from '../../src/git/git-access.js';
 import { parseGitRequest } from '../../src/git/git-request.js';
@@ -243,5 +244,36 @@ describe('the hook protocol', () => {
     expect(sayLines('built\naccept')).toBe('say built\nsay accept\n');
     expect(verdictLine(true)).toBe('accept\n');
     expect(verdictLine(false)).toBe('refuse\n');
+  });
+});
+
+describe('the CGI environment of http-backend', () => {
+  it('carries the request as CGI variables, and leaves out the length of a chunked body', () => {
+    const env = httpBackendEnvironment({
+      projectRoot: '/data/git',
+      pathInfo: '/hello.git/git-receive-pack',
+      remoteUser: 'ci',
+      request: {
+        method: 'POST',
+        url: '/git/hello.git/git-receive-pack?x=1&y=2',
+        headers: { 'content-type': 'application/x-git-receive-pack-request', 'content-encoding': 'gzip', 'git-protocol': 'version=2', 'transfer-encoding': 'chunked' },
+        remoteAddress: '127.0.0.1',
+      },
+    });
+    expect(env).toMatchObject({
+      GIT_PROJECT_ROOT: '/data/git',
+      GIT_HTTP_EXPORT_ALL: '1',
+      PATH_INFO: '/hello.git/git-receive-pack',
+      REQUEST_METHOD: 'POST',
+      QUERY_STRING: 'x=1&y=2',
+      CONTENT_TYPE: 'application/x-git-receive-pack-request',
+      HTTP_CONTENT_ENCODING: 'gzip',
+      GIT_PROTOCOL: 'version=2',
+      REMOTE_USER: 'ci',
+      REMOTE_ADDR: '127.0.0.1',
+    });
+    expect(env).not.toHaveProperty('CONTENT_LENGTH');
+    const get = httpBackendEnvironment({ projectRoot: '/r', pathInfo: '/a.git/info/refs', remoteUser: 'u', request: { method: 'GET', url: '/git/a.git/info/refs', headers: { 'content-length': '0' }, remoteAddress: '::1' } });
+    expect(get).toMatchObject({ QUERY_STRING: '', CONTENT_LENGTH: '0' });
   });
 });
