@@ -20,9 +20,12 @@ import { WarmPool } from './warm-pool.js';
 import { KeyedLock } from './keyed-lock.js';
 import { rollback, type RollbackInput, type RollbackResult } from './rollback.js';
 import { rolloutInProgress } from './rollout-control.js';
+import { PreviewManager, controlPlaneEffects } from '../previews/index.js';
 import { requireEnvironment, requireProject, requireService, requireTarget } from './lookups.js';
 
 const HOUSEKEEPING_MS = 5 * 60_000;
+/** Expired previews go within this long of their expiry; half-finished destroys are completed as often. */
+const PREVIEW_HOUSEKEEPING_MS = 30_000;
 const DEFAULT_ARTIFACT_MAX_AGE_MS = 7 * 24 * 3_600_000;
 
 export interface ControlPlaneOptions extends DeployerOptions {
@@ -91,6 +94,9 @@ export class ControlPlane {
   readonly buildRunner: Runner;
   readonly buildCache: BuildCache;
   readonly retention: ArtifactRetention;
+  /** Preview environments of branches and pull requests: opened by pushes, destroyed completely. */
+  readonly previews: PreviewManager;
+  private previewHousekeeping: NodeJS.Timeout | undefined;
   private housekeeping: NodeJS.Timeout | undefined;
   private webhooks: WebhookDispatcher | undefined;
   private readonly locks = new KeyedLock();
@@ -127,6 +133,7 @@ export class ControlPlane {
     });
     this.buildCache = new BuildCache({ root: paths.cache, maxBytes: options.cacheMaxBytes });
     this.retention = new ArtifactRetention(store, this.artifacts, options.releasesKept);
+    this.previews = new PreviewManager({ store, effects: controlPlaneEffects(this), folders: paths, routerPort: options.routerPort, logger });
     const executor = new BuildExecutor({
       cache: this.buildCache,
       store,
@@ -162,6 +169,11 @@ export class ControlPlane {
     if (this.options.buildConcurrency > 0) this.buildRunner.start();
     this.housekeeping = setInterval(() => void this.tidy(), HOUSEKEEPING_MS);
     this.housekeeping.unref();
+    this.previewHousekeeping = setInterval(
+      () => void this.previews.housekeeping().catch((error: unknown) => this.logger.warn({ err: errorMessage(error) }, 'preview housekeeping failed')),
+      PREVIEW_HOUSEKEEPING_MS,
+    );
+    this.previewHousekeeping.unref();
     this.webhooks = startWebhookDispatcher({ store: this.store, logger: this.logger, bus: this.bus, ...this.options.webhooks });
   }
 
@@ -518,6 +530,8 @@ export class ControlPlane {
   /** Stop working; builds running here are left for the queue to hand out again. */
   async close(): Promise<void> {
     if (this.housekeeping) clearInterval(this.housekeeping);
+    if (this.previewHousekeeping) clearInterval(this.previewHousekeeping);
+    await this.previews.idle();
     await this.webhooks?.stop();
     this.reconciler.stop();
     this.deployer.shutDown();
