@@ -12,6 +12,7 @@ import { rolloutCommands, rolloutStatusCommand } from './commands/rollout.js';
 import { serveStaticCommand } from './commands/serve-static.js';
 import { downCommand, runRouter, upCommand } from './commands/server.js';
 import { webhooksCommands } from './commands/webhooks.js';
+import { hooksCommands } from './commands/hooks.js';
 import { previewsCommands, projectSettingsCommands } from './commands/previews.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
     demoCommand,
     serveStaticCommand,
     webhooksCommands,
+    hooksCommands,
     previewsCommands,
     projectSettingsCommands,
   ]) {

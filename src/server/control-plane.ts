@@ -5,6 +5,7 @@ import { ArtifactRetention } from './artifact-retention.js';
 import { readFileFromSource } from './source-files.js';
 import { MaestroError, errorMessage, type Logger } from '../common/index.js';
 import { EventBus, startWebhookDispatcher, type WebhookDispatcher, type WebhookDispatcherOptions } from '../events/index.js';
+import { CommitStatuses, startCommitStatusSender, type CommitStatusSender, type CommitStatusSenderOptions, type HookIntake } from '../git-hosts/index.js';
 import { parseManifest, resolveEnvironment, resolveServiceConfig, formatProblem, type ServiceConfig } from '../manifest/index.js';
 import { describeRolloutState, serviceUrl, type RolloutState } from '../rollout/index.js';
 import { Agent, type ReplicaStatus } from '../runtime/index.js';
@@ -45,6 +46,8 @@ export interface ControlPlaneOptions extends DeployerOptions {
   artifactMaxAgeMs?: number;
   /** Outgoing webhook delivery settings (timeouts, retry backoff). */
   webhooks?: Partial<Omit<WebhookDispatcherOptions, 'store' | 'logger' | 'bus'>>;
+  /** Commit status delivery settings (timeouts, retry backoff). */
+  commitStatuses?: Partial<Omit<CommitStatusSenderOptions, 'store' | 'logger'>>;
 }
 
 export interface DeploymentView {
@@ -99,6 +102,11 @@ export class ControlPlane {
   private previewHousekeeping: NodeJS.Timeout | undefined;
   private housekeeping: NodeJS.Timeout | undefined;
   private webhooks: WebhookDispatcher | undefined;
+  /** Queues commit statuses for GitHub and GitLab; the sender started by startWork delivers them. */
+  readonly commitStatuses: CommitStatuses;
+  private statusSender: CommitStatusSender | undefined;
+  /** Where GitHub and GitLab webhooks hand their intents; until it is set they are refused with 503. */
+  hookIntake: HookIntake | undefined;
   private readonly locks = new KeyedLock();
   private onAgentChange = (): void => this.routes.schedule();
 
@@ -132,6 +140,7 @@ export class ControlPlane {
       options,
     });
     this.buildCache = new BuildCache({ root: paths.cache, maxBytes: options.cacheMaxBytes });
+    this.commitStatuses = new CommitStatuses(store, () => this.statusSender?.wake());
     this.retention = new ArtifactRetention(store, this.artifacts, options.releasesKept);
     this.previews = new PreviewManager({ store, effects: controlPlaneEffects(this), folders: paths, routerPort: options.routerPort, logger });
     const executor = new BuildExecutor({
@@ -175,6 +184,7 @@ export class ControlPlane {
     );
     this.previewHousekeeping.unref();
     this.webhooks = startWebhookDispatcher({ store: this.store, logger: this.logger, bus: this.bus, ...this.options.webhooks });
+    this.statusSender = startCommitStatusSender({ store: this.store, logger: this.logger, ...this.options.commitStatuses });
   }
 
   /** Remove old unused artifacts, then evict caches and artifacts until the data directory is under its ceiling. */
@@ -533,6 +543,7 @@ export class ControlPlane {
     if (this.previewHousekeeping) clearInterval(this.previewHousekeeping);
     await this.previews.idle();
     await this.webhooks?.stop();
+    await this.statusSender?.stop();
     this.reconciler.stop();
     this.deployer.shutDown();
     await this.buildRunner.stop({ abort: true });
