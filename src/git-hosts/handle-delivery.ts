@@ -123,7 +123,11 @@ export async function handleHookDelivery(deps: HookHandlerDeps, request: HookReq
   const deliveryId = rules.deliveryId(request.headers);
   if (deliveryId) {
     const claimed = await deps.store.hookDeliveries.claim({ provider, deliveryId, projectId: hook.projectId, event, staleAfterMs: STALE_CLAIM_MS });
-    if (!claimed) return { statusCode: 200, body: { message: `delivery ${deliveryId} was handled already`, duplicate: true } };
+    if (!claimed) {
+      const earlier = await deps.store.hookDeliveries.get(provider, deliveryId);
+      const message = earlier?.outcome ? `delivery ${deliveryId} was handled already (${earlier.outcome})` : `delivery ${deliveryId} is being handled`;
+      return { statusCode: 200, body: { message, duplicate: true } };
+    }
   }
   const settle = async (failed: boolean, text: string) => {
     if (!deliveryId) return;

@@ -72,6 +72,9 @@ describe('hooks in a running Maestro', () => {
     expect(queued).toBeDefined();
     await eventually(async () => (statuses.calls.length > 0 ? true : undefined));
     expect(statuses.calls[0]).toMatchObject({ provider: 'github', repository: 'Codertocat/Hello-World', sha, problems: [], body: { state: 'pending', context: 'maestro/production' } });
+    await eventually(async () => ((await maestro.store.commitStatuses.get(queued!.id))?.status === 'succeeded' ? true : undefined));
+    const listed = await cli(['hooks', 'statuses', '--project', 'shop'], env);
+    expect(listed.stdout).toMatch(new RegExp(`github\\s+${sha.slice(0, 12)}\\s+maestro/production\\s+pending\\s+sent \\(1 try\\)`));
 
     const rm = await cli(['hooks', 'rm', 'github', '--project', 'shop'], env);
     expect(rm.stdout.trim()).toBe('project shop no longer takes github webhooks');

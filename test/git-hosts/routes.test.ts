@@ -113,7 +113,7 @@ describe('GitHub webhooks', () => {
 
     const calls = hooks.intake.calls.length;
     const again = await hooks.github('push', payload, { secret, delivery: 'push-1' });
-    expect(again).toEqual({ status: 200, body: { message: 'delivery push-1 was handled already', duplicate: true } });
+    expect(again).toEqual({ status: 200, body: { message: 'delivery push-1 was handled already (accepted: deploying)', duplicate: true } });
     expect(hooks.intake.calls.length).toBe(calls);
     expect(await hooks.store.hookDeliveries.get('github', 'push-1')).toMatchObject({ event: 'push', outcome: 'accepted: deploying' });
   });
@@ -226,6 +226,12 @@ describe('GitHub webhooks', () => {
     expect(await response.body.json()).toEqual({
       error: { code: 'payload_too_large', message: 'the webhook payload is larger than 25 MiB, the most GitHub sends; nothing was done' },
     });
+  });
+
+  it('takes payloads larger than the API\'s usual 1 MiB limit', async () => {
+    const sha = await upstream.commit('big');
+    const payload = { ...githubPush(upstream, sha), commits: [{ id: sha, message: 'x'.repeat(3 * 1024 * 1024) }] };
+    expect((await hooks.github('push', payload, { secret, delivery: 'big-1' })).status).toBe(202);
   });
 
   it('takes the form-encoded content type too, signed over the raw form', async () => {

@@ -14,7 +14,7 @@ import {
   type GitHostProvider,
   type HookIntake,
 } from '../../git-hosts/index.js';
-import type { Project, ProjectHook, Store } from '../../store/index.js';
+import { COMMIT_STATES, DELIVERY_STATUSES, type CommitStatusRecord, type Project, type ProjectHook, type Store } from '../../store/index.js';
 
 export interface GitHostRouteOptions {
   store: Store;
@@ -51,6 +51,41 @@ const HookReplyView = z.object({
   duplicate: z.boolean().optional(),
   deployments: z.array(z.string()).optional(),
   urls: z.array(z.string()).optional(),
+});
+
+const CommitStatusView = z.object({
+  id: z.string(),
+  provider: Provider,
+  repository: z.string(),
+  sha: z.string(),
+  state: z.enum(COMMIT_STATES),
+  context: z.string(),
+  description: z.string(),
+  targetUrl: z.string().nullable(),
+  /** Its way to the provider: pending (waiting for a try), delivering, succeeded or dead (given up). */
+  status: z.enum(DELIVERY_STATUSES),
+  attempts: z.number(),
+  lastError: z.string().nullable(),
+  nextAttemptAt: z.string().nullable(),
+  createdAt: z.string(),
+  deliveredAt: z.string().nullable(),
+});
+
+const statusView = (record: CommitStatusRecord): z.infer<typeof CommitStatusView> => ({
+  id: record.id,
+  provider: record.provider,
+  repository: record.repository,
+  sha: record.sha,
+  state: record.state,
+  context: record.context,
+  description: record.description,
+  targetUrl: record.targetUrl ?? null,
+  status: record.status,
+  attempts: record.attempts,
+  lastError: record.lastError ?? null,
+  nextAttemptAt: record.nextAttemptAt?.toISOString() ?? null,
+  createdAt: record.createdAt.toISOString(),
+  deliveredAt: record.deliveredAt?.toISOString() ?? null,
 });
 
 const view = (hook: ProjectHook): z.infer<typeof HookView> => ({
@@ -169,6 +204,29 @@ export function gitHostRoutes(options: GitHostRouteOptions): FastifyPluginAsyncZ
           throw new MaestroError('not_found', `project ${project.name} is not linked to ${provider}`);
         }
         return { project: project.name, removed: provider };
+      },
+    );
+
+    app.get(
+      '/v1/projects/:project/commit-statuses',
+      {
+        schema: {
+          summary: "Commit statuses sent (or being sent) to GitHub and GitLab for a project, newest first; status=dead lists those given up",
+          tags: ['git hosts'],
+          params: z.object({ project: z.string() }),
+          querystring: z.object({
+            status: z.enum(DELIVERY_STATUSES).optional(),
+            sha: z.string().optional(),
+            limit: z.coerce.number().int().min(1).max(1000).default(100),
+          }),
+          response: { 200: z.object({ statuses: z.array(CommitStatusView) }) },
+        },
+      },
+      async (request) => {
+        const project = await projectOr404(store, request.params.project);
+        const { status, sha, limit } = request.query;
+        const records = await store.commitStatuses.list({ projectId: project.id, limit, ...(status ? { status } : {}), ...(sha ? { sha } : {}) });
+        return { statuses: records.map(statusView) };
       },
     );
 

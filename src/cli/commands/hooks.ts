@@ -16,7 +16,28 @@ interface HookView {
   secret?: string;
 }
 
+interface CommitStatusView {
+  provider: string;
+  sha: string;
+  state: string;
+  context: string;
+  description: string;
+  status: string;
+  attempts: number;
+  lastError: string | null;
+  nextAttemptAt: string | null;
+  createdAt: string;
+}
+
 const PROVIDERS = ['github', 'gitlab'];
+
+/** Where a status is on its way: sent, waiting for its next try, or given up and why. */
+function delivery(s: CommitStatusView): string {
+  if (s.status === 'succeeded') return `sent (${s.attempts} ${s.attempts === 1 ? 'try' : 'tries'})`;
+  if (s.status === 'dead') return `given up after ${s.attempts}: ${s.lastError ?? '-'}`;
+  if (s.status === 'pending' && s.attempts > 0) return `retrying at ${s.nextAttemptAt ?? '-'}: ${s.lastError ?? '-'}`;
+  return s.status;
+}
 
 /** What to enter in the provider's webhook form, in its own words. */
 function setupLines(hook: HookView, apiUrl: string): string[] {
@@ -95,6 +116,29 @@ export function hooksCommands(program: Command): void {
           : table([
               ['PROVIDER', 'REPOSITORY', 'WEBHOOK', 'STATUSES'],
               ...result.hooks.map((h) => [h.provider, h.repository, h.webhookPath, h.statusTokenSet ? h.statusUrl : 'off (no token)']),
+            ]),
+      );
+    });
+
+  hooks
+    .command('statuses')
+    .description('Commit statuses sent to GitHub and GitLab, newest first, with the reason of any given up')
+    .option('-p, --project <name>', 'the project (default: `project` in ./maestro.yml)')
+    .option('-s, --status <status>', 'only pending, delivering, succeeded or dead')
+    .option('--sha <sha>', 'only this commit')
+    .option('-n, --limit <count>', 'how many', '30')
+    .option('--json', 'print JSON')
+    .action(async (options: { project?: string; status?: string; sha?: string; limit: string; json?: boolean }) => {
+      const out = createOutput(options);
+      const project = options.project ?? defaultProject();
+      const query = new URLSearchParams({ limit: String(Number(options.limit) || 30), ...(options.status ? { status: options.status } : {}), ...(options.sha ? { sha: options.sha } : {}) });
+      const result = await new ApiClient(resolveCredentials()).call<{ statuses: CommitStatusView[] }>('GET', `/v1/projects/${encodeURIComponent(project)}/commit-statuses?${query}`);
+      out.result(result, () =>
+        result.statuses.length === 0
+          ? 'no commit statuses'
+          : table([
+              ['CREATED', 'PROVIDER', 'COMMIT', 'CONTEXT', 'STATE', 'DELIVERY'],
+              ...result.statuses.map((s) => [s.createdAt, s.provider, s.sha.slice(0, 12), s.context, s.state, delivery(s)]),
             ]),
       );
     });
