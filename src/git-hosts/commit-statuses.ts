@@ -24,13 +24,16 @@ export class CommitStatuses {
 
   /**
    * The status for a moment of a deployment that came from a provider's webhook (`origin`), worded by
-   * describeStatus. Undefined for pushes to Maestro itself, which have no provider to tell.
+   * describeStatus; `project` is the project's name. Undefined for pushes to Maestro itself, which have
+   * no provider to tell, and for a project that no longer exists.
    */
-  async report(input: { projectId: string; origin: IntentOrigin; sha: string; context: string; outcome: StatusOutcome }): Promise<CommitStatusRecord | undefined> {
+  async report(input: { project: string; origin: IntentOrigin; sha: string; context: string; outcome: StatusOutcome }): Promise<CommitStatusRecord | undefined> {
     const { origin } = input;
     if (origin.source === 'push' || !origin.providerRepository) return undefined;
+    const project = await this.store.projects.get(input.project);
+    if (!project) return undefined;
     return this.enqueue({
-      projectId: input.projectId,
+      projectId: project.id,
       provider: origin.source,
       repository: origin.providerRepository,
       sha: input.sha,

@@ -10,7 +10,16 @@ export { verifyGitHubSignature, verifyGitLabToken } from './hook-auth.js';
 export { DEFAULT_FETCH_OPTIONS, fetchCommits, type FetchOptions } from './fetch-commits.js';
 export { handleHookDelivery, type HookHandlerDeps, type HookReply, type HookReplyBody, type HookRequest } from './handle-delivery.js';
 export { CommitStatuses } from './commit-statuses.js';
-export { describeStatus, shortDescription, statusContext, MAX_DESCRIPTION, type StatusOutcome, type StatusWording } from './status-wording.js';
+export {
+  describeStatus,
+  outcomeOfDeployments,
+  shortDescription,
+  statusContext,
+  MAX_DESCRIPTION,
+  type DeploymentSummary,
+  type StatusOutcome,
+  type StatusWording,
+} from './status-wording.js';
 export { GITLAB_STATES, commitStatusRequest, type StatusRequest } from './status-requests.js';
 export { decideStatusAttempt, retryAfterMs, type StatusAttempt } from './status-decision.js';
 export { CommitStatusSender, startCommitStatusSender, type CommitStatusSenderOptions } from './status-sender.js';

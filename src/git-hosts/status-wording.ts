@@ -1,5 +1,5 @@
 /** What Maestro tells GitHub or GitLab about a commit at each moment of its deployment: the state and the words. */
-import type { CommitState } from '../store/index.js';
+import type { CommitState, DeploymentStatus } from '../store/index.js';
 
 /** The moments a commit status reports. */
 export type StatusOutcome =
@@ -45,4 +45,33 @@ export function describeStatus(outcome: StatusOutcome): StatusWording {
 /** One status line per environment (and service, when a project has several), e.g. `maestro/production`. */
 export function statusContext(environment: string, service?: string): string {
   return service ? `maestro/${environment}/${service}` : `maestro/${environment}`;
+}
+
+/** What outcomeOfDeployments reads of each deployment (the API's deployment view has it). */
+export interface DeploymentSummary {
+  service: string;
+  status: DeploymentStatus;
+  url: string;
+  error: string | null;
+}
+
+/**
+ * The moment a commit's deployments to one environment are at, all services together: still building,
+ * rolling out, all deployed (the first service's URL), or the first failure or cancellation. Undefined
+ * for no deployments.
+ */
+export function outcomeOfDeployments(environment: string, deployments: readonly DeploymentSummary[]): StatusOutcome | undefined {
+  if (deployments.length === 0) return undefined;
+  const some = (...statuses: DeploymentStatus[]) => deployments.find((d) => statuses.includes(d.status));
+  if (some('pending', 'building')) return { kind: 'building', environment };
+  if (some('deploying')) return { kind: 'rolling_out', environment };
+  const failed = some('failed', 'rolled_back');
+  const named = (d: DeploymentSummary, what: string) => (deployments.length > 1 ? `${d.service}: ${what}` : what);
+  if (failed) {
+    const why = failed.error ?? (failed.status === 'rolled_back' ? 'rolled back' : 'failed');
+    return { kind: 'failed', environment, reason: named(failed, failed.status === 'rolled_back' && !why.startsWith('rolled back') ? `rolled back: ${why}` : why) };
+  }
+  const cancelled = some('cancelled');
+  if (cancelled) return { kind: 'cancelled', environment, ...(cancelled.error ? { reason: named(cancelled, cancelled.error) } : {}) };
+  return { kind: 'deployed', environment, url: deployments[0]!.url };
 }

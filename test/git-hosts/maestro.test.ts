@@ -61,9 +61,8 @@ describe('hooks in a running Maestro', () => {
     expect(((await refused.body.json()) as { error: { message: string } }).error.message).toBe("the payload's clone URL uses file; Maestro fetches over https or http only");
     expect(intake.calls).toHaveLength(0);
 
-    const project = (await maestro.store.projects.get('shop'))!;
     const queued = await maestro.plane.commitStatuses.report({
-      projectId: project.id,
+      project: 'shop',
       origin: { source: 'github', providerRepository: 'Codertocat/Hello-World' },
       sha,
       context: 'maestro/production',

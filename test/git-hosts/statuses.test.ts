@@ -59,9 +59,9 @@ describe('commit statuses out', () => {
     const p = await project('ordered', { github: github.githubUrl, gitlab: github.gitlabUrl });
     const statuses = new CommitStatuses(store);
     const context = statusContext('production');
-    const pending = (await statuses.report({ projectId: p.id, origin: { source: 'github', providerRepository: 'octo-org/ordered' }, sha: SHA, context, outcome: { kind: 'building', environment: 'production' } }))!;
+    const pending = (await statuses.report({ project: p.name, origin: { source: 'github', providerRepository: 'octo-org/ordered' }, sha: SHA, context, outcome: { kind: 'building', environment: 'production' } }))!;
     const success = (await statuses.report({
-      projectId: p.id,
+      project: p.name,
       origin: { source: 'github', providerRepository: 'octo-org/ordered' },
       sha: SHA,
       context,
@@ -102,7 +102,7 @@ describe('commit statuses out', () => {
     ] as const;
     const records: CommitStatusRecord[] = [];
     for (const outcome of outcomes) {
-      records.push((await statuses.report({ projectId: p.id, origin: { source: 'gitlab', providerRepository: 'acme/web/gitlab-shapes' }, sha: SHA, context: 'maestro/pr-1', outcome }))!);
+      records.push((await statuses.report({ project: p.name, origin: { source: 'gitlab', providerRepository: 'acme/web/gitlab-shapes' }, sha: SHA, context: 'maestro/pr-1', outcome }))!);
     }
     sender();
     await settled(records.at(-1)!.id);
@@ -141,7 +141,7 @@ describe('commit statuses out', () => {
     await store.projectHooks.set({ projectId: p.id, provider: 'github', repository: 'octo-org/no-token', secret: 's'.repeat(20) });
     const statuses = new CommitStatuses(store);
     expect(await statuses.enqueue({ projectId: p.id, provider: 'github', repository: 'octo-org/no-token', sha: SHA, state: 'pending', context: 'maestro/x', description: 'x' })).toBeUndefined();
-    expect(await statuses.report({ projectId: p.id, origin: { source: 'push' }, sha: SHA, context: 'maestro/x', outcome: { kind: 'building', environment: 'x' } })).toBeUndefined();
+    expect(await statuses.report({ project: p.name, origin: { source: 'push' }, sha: SHA, context: 'maestro/x', outcome: { kind: 'building', environment: 'x' } })).toBeUndefined();
     expect(await store.commitStatuses.list({ projectId: p.id })).toEqual([]);
 
     const long = describeStatus({ kind: 'failed', environment: 'production', reason: `health check failed: ${'x'.repeat(300)}` });
