@@ -106,13 +106,14 @@ for (const driver of drivers) {
         expect(again!.id).not.toBe(first!.id);
       });
 
-      it('move their head, expiry and state; a new push wakes a sleeping one', async () => {
+      it('move their head, expiry and state; a push leaves a sleeping one asleep for its waker', async () => {
         const p = await project();
         const made = (await store.previews.create(branchPreview(p, 'wake', ['wake'])))!;
         const later = new Date(Date.now() + 5 * HOUR);
         await store.previews.setState(made.id, 'sleeping');
         const pushed = await store.previews.updateHead(made.id, 'b'.repeat(40), later);
-        expect(pushed).toMatchObject({ headSha: 'b'.repeat(40), state: 'active' });
+        expect(pushed).toMatchObject({ headSha: 'b'.repeat(40), state: 'sleeping' });
+        expect(await store.previews.setState(made.id, 'active')).toMatchObject({ state: 'active' });
         expect(pushed.expiresAt.getTime()).toBe(later.getTime());
 
         const extended = await store.previews.extend(made.id, 24 * HOUR);

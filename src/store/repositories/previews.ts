@@ -74,7 +74,10 @@ export interface PreviewsRepository {
   listAll(filter?: { projectId?: string; limit?: number }): Promise<Preview[]>;
   countLive(projectId: string): Promise<number>;
   setEnvironment(id: string, environmentId: string): Promise<Preview>;
-  /** A new push: the head moves and the expiry starts again from `expiresAt`; a sleeping preview is active again. */
+  /**
+   * A new push: the head moves and the expiry starts again from `expiresAt`. A sleeping preview stays
+   * asleep: whoever starts its replicas again marks it active (a push may deploy nothing).
+   */
   updateHead(id: string, headSha: string, expiresAt: Date): Promise<Preview>;
   /** Pushes the expiry out by `byMs`, counted from `now` when it had already passed. */
   extend(id: string, byMs: number, now?: Date): Promise<Preview>;
@@ -197,7 +200,7 @@ export function previewsRepository(q: Queryable): PreviewsRepository {
     async updateHead(id, headSha, expiresAt) {
       checkText('headSha', headSha);
       return one(
-        `UPDATE previews SET head_sha = $2, expires_at = $3, state = CASE WHEN state = 'sleeping' THEN 'active' ELSE state END, updated_at = now()
+        `UPDATE previews SET head_sha = $2, expires_at = $3, updated_at = now()
          WHERE id = $1 AND ${LIVE} RETURNING *`,
         [id, headSha, expiresAt],
         id,
