@@ -26,7 +26,7 @@ export const DEFAULT_FETCH_OPTIONS: FetchOptions = { timeoutMs: 120_000, protoco
 export async function fetchCommits(repository: string, fetches: readonly CommitFetch[], options: FetchOptions = DEFAULT_FETCH_OPTIONS): Promise<Map<string, string>> {
   return serialized(repository, async () => {
     const deadline = Date.now() + options.timeoutMs;
-    const git = (args: string[]) => runGit(repository, args, options, deadline);
+    const git = (args: string[]) => runGitUntil(repository, args, options, deadline);
     const commits = new Map<string, string>();
     for (const fetch of fetches) {
       const url = checkCloneUrl(fetch.url, options.protocols);
@@ -93,7 +93,7 @@ interface GitRun {
   timedOut: boolean;
 }
 
-function runGit(gitDir: string, args: string[], options: FetchOptions, deadline: number): Promise<GitRun> {
+function runGitUntil(gitDir: string, args: string[], options: FetchOptions, deadline: number): Promise<GitRun> {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     LC_ALL: 'C',
