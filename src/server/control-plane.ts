@@ -230,6 +230,8 @@ export class ControlPlane {
      * their rollout are cancelled (a push's, not `maestro deploy`'s default).
      */
     supersede?: boolean;
+    /** The environment is a preview: unless maestro.yml names it, `environments.preview` applies. */
+    preview?: boolean;
   }): Promise<DeploymentView[]> {
     const { store } = this;
     if (!(await this.sources.has(input.sourceDigest))) {
@@ -259,13 +261,15 @@ export class ControlPlane {
 
     const project = await store.projects.ensure(input.project);
     const environment = await store.environments.ensure(project.id, input.environment);
+    const livePreview = await store.previews.getByName(project.id, input.environment);
+    const kind = { preview: input.preview ?? livePreview !== undefined };
     const views: DeploymentView[] = [];
     for (const name of selected) {
       const service = await store.services.ensure(project.id, name);
-      const config: ServiceConfig = { ...resolveServiceConfig(manifest, name, input.environment), project: input.project };
+      const config: ServiceConfig = { ...resolveServiceConfig(manifest, name, input.environment, kind), project: input.project };
       const plan: DeploymentPlan = {
         service: config,
-        environment: resolveEnvironment(manifest, input.environment),
+        environment: resolveEnvironment(manifest, input.environment, kind),
         ...(input.buildOnly ? { buildOnly: true } : {}),
       };
       const { deployment, created } = await store.deployments.createOrGetInProgress({
