@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyError } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -243,13 +245,19 @@ export function gitHostRoutes(options: GitHostRouteOptions): FastifyPluginAsyncZ
         }
         throw error;
       });
+      // Set up once per repository and process (setting it up runs several git commands), and again
+      // should it have gone from the disk since.
+      const ready = new Set<string>();
       const deps = {
         store,
         logger: options.logger,
         intake: options.intake,
         async repositoryFor(project: string) {
           const path = gitRepositoryPath(options.dataDir, project);
-          await ensureBareRepository(path);
+          if (!ready.has(path) || !existsSync(join(path, 'HEAD'))) {
+            await ensureBareRepository(path);
+            ready.add(path);
+          }
           return path;
         },
         ...(options.fetch ? { fetch: options.fetch } : {}),
