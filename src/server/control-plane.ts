@@ -21,7 +21,10 @@ import { WarmPool } from './warm-pool.js';
 import { KeyedLock } from './keyed-lock.js';
 import { rollback, type RollbackInput, type RollbackResult } from './rollback.js';
 import { rolloutInProgress } from './rollout-control.js';
-import { PreviewManager, controlPlaneEffects } from '../previews/index.js';
+import { PreviewManager, changedServices, controlPlaneEffects } from '../previews/index.js';
+import { GitIntake } from './git-intake.js';
+import { commitStatusHooks, previewPort } from './git-intake-wiring.js';
+import { PreviewSleeper } from './preview-sleep.js';
 import { requireEnvironment, requireProject, requireService, requireTarget } from './lookups.js';
 
 const HOUSEKEEPING_MS = 5 * 60_000;
@@ -107,6 +110,10 @@ export class ControlPlane {
   private statusSender: CommitStatusSender | undefined;
   /** Where GitHub and GitLab webhooks hand their intents; until it is set they are refused with 503. */
   hookIntake: HookIntake | undefined;
+  /** Turns pushes and provider events into deployments, previews and release builds. */
+  readonly intake: GitIntake;
+  /** Idle previews sleep and wake on their next request. */
+  readonly sleeper: PreviewSleeper;
   private readonly locks = new KeyedLock();
   private onAgentChange = (): void => this.routes.schedule();
 
@@ -143,6 +150,9 @@ export class ControlPlane {
     this.commitStatuses = new CommitStatuses(store, () => this.statusSender?.wake());
     this.retention = new ArtifactRetention(store, this.artifacts, options.releasesKept);
     this.previews = new PreviewManager({ store, effects: controlPlaneEffects(this), folders: paths, routerPort: options.routerPort, logger });
+    this.sleeper = new PreviewSleeper({ store, runner: this.runner, routes: this.routes, logger });
+    this.intake = new GitIntake(this, previewPort(this.previews), changedServices, logger, commitStatusHooks(this.commitStatuses, logger));
+    this.hookIntake = this.intake;
     const executor = new BuildExecutor({
       cache: this.buildCache,
       store,
@@ -178,13 +188,21 @@ export class ControlPlane {
     if (this.options.buildConcurrency > 0) this.buildRunner.start();
     this.housekeeping = setInterval(() => void this.tidy(), HOUSEKEEPING_MS);
     this.housekeeping.unref();
-    this.previewHousekeeping = setInterval(
-      () => void this.previews.housekeeping().catch((error: unknown) => this.logger.warn({ err: errorMessage(error) }, 'preview housekeeping failed')),
-      PREVIEW_HOUSEKEEPING_MS,
-    );
+    this.previewHousekeeping = setInterval(() => void this.previewChores(), PREVIEW_HOUSEKEEPING_MS);
     this.previewHousekeeping.unref();
     this.webhooks = startWebhookDispatcher({ store: this.store, logger: this.logger, bus: this.bus, ...this.options.webhooks });
     this.statusSender = startCommitStatusSender({ store: this.store, logger: this.logger, ...this.options.commitStatuses });
+  }
+
+  /** Expired previews go, half-finished destroys are completed, idle previews sleep. */
+  async previewChores(): Promise<void> {
+    try {
+      await this.previews.housekeeping();
+      const stats = await this.routes.client.stats().catch(() => undefined);
+      if (stats) await this.sleeper.sweep(stats.lastRequestAt);
+    } catch (error) {
+      this.logger.warn({ err: errorMessage(error) }, 'preview housekeeping failed');
+    }
   }
 
   /** Remove old unused artifacts, then evict caches and artifacts until the data directory is under its ceiling. */
@@ -546,6 +564,7 @@ export class ControlPlane {
     if (this.housekeeping) clearInterval(this.housekeeping);
     if (this.previewHousekeeping) clearInterval(this.previewHousekeeping);
     await this.previews.idle();
+    await this.sleeper.idle();
     await this.webhooks?.stop();
     await this.statusSender?.stop();
     this.reconciler.stop();

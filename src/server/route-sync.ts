@@ -29,6 +29,13 @@ export class RouteSync {
     private readonly serves: (replicaId: string) => boolean = () => true,
   ) {}
 
+  private wake: { url: string; sleeping: () => Promise<Set<string>> } | undefined;
+
+  /** Routes of sleeping environments (`project/environment`) carry `url`, which the router asks to wake them. */
+  wakeThrough(url: string, sleeping: () => Promise<Set<string>>): void {
+    this.wake = { url, sleeping };
+  }
+
   useRouter(client: RouterClient): void {
     this.router = client;
   }
@@ -121,6 +128,10 @@ export class RouteSync {
     }));
     this.version = Math.max(this.version + 1, Date.now());
     const table = composeRouteTable(live, replicas, this.version);
+    if (this.wake) {
+      const asleep = await this.wake.sleeping();
+      for (const route of table.routes) if (asleep.has(`${route.project}/${route.environment}`)) route.wakeUrl = this.wake.url;
+    }
     await this.router.putRoutes(table);
     this.last = table;
     return table;

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
-import { buildApi } from '../api/index.js';
+import { buildApi, ROUTER_WAKE_PATH } from '../api/index.js';
 import type { SandboxPolicy } from '../build/index.js';
 import { MaestroError, createLogger, errorMessage, type Logger } from '../common/index.js';
 import { generateToken, hashToken } from '../identity/index.js';
@@ -135,7 +135,7 @@ export async function startMaestro(options: UpOptions): Promise<RunningMaestro> 
     await recover(started, logger);
     started.startWork();
 
-    api = await buildApi({ plane: started, store, logger, maxUploadBytes: options.maxUploadBytes, version: maestroVersion() });
+    api = await buildApi({ plane: started, store, logger, maxUploadBytes: options.maxUploadBytes, version: maestroVersion(), pushReceiver: started.intake });
     await api.listen({ port: options.apiPort, host: options.host }).catch((error: NodeJS.ErrnoException) => {
       throw error.code === 'EADDRINUSE'
         ? new MaestroError('conflict', `the API port ${options.apiPort} is already in use; choose another with --api-port`)
@@ -144,6 +144,9 @@ export async function startMaestro(options: UpOptions): Promise<RunningMaestro> 
     const address = api.server.address();
     const apiPort = typeof address === 'object' && address ? address.port : options.apiPort;
     writeFileSync(paths.controlPlanePid, JSON.stringify({ pid: process.pid, apiPort, routerPort: router.info.port, startedAt: new Date().toISOString() }));
+    const apiUrl = `http://${options.host === '0.0.0.0' ? '127.0.0.1' : options.host}:${apiPort}`;
+    // Sleeping previews' routes tell the router where to ask for them to wake.
+    started.routes.wakeThrough(`${apiUrl}${ROUTER_WAKE_PATH}`, () => started.sleeper.sleepingEnvironments());
 
     const supervisor = superviseRouter({ paths, options, plane: started, logger, get: () => router!, set: (next) => (router = next) });
     const heal = setInterval(() => started.routes.schedule(), 10_000);
@@ -151,7 +154,7 @@ export async function startMaestro(options: UpOptions): Promise<RunningMaestro> 
 
     let stopped = false;
     return {
-      apiUrl: `http://${options.host === '0.0.0.0' ? '127.0.0.1' : options.host}:${apiPort}`,
+      apiUrl,
       apiPort,
       routerPort: router.info.port,
       routerAdminPort: router.info.adminPort,
