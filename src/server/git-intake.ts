@@ -42,7 +42,10 @@ export interface IntakeHooks {
 }
 
 export interface HandleOptions {
-  /** Follow the deployments to their end (a `git push` waits unless `-o no-wait`). */
+  /**
+   * Follow the deployments to their end (a `git push` waits unless `-o no-wait`). Progress lines go to
+   * `progress` as they happen; the outcome's message and URLs are the caller's to show at the end.
+   */
   wait?: boolean;
   progress?: (line: string) => void;
   signal?: AbortSignal;
@@ -83,7 +86,6 @@ export class GitIntake implements PushReceiver {
         outcomes.push(await this.carryOut(project, plan, objects, origin, options, say));
       } catch (error) {
         const message = errorMessage(error);
-        say(`error: ${message}`);
         outcomes.push({ ok: false, message, urls: [], deploymentIds: [] });
       }
     }
@@ -106,12 +108,10 @@ export class GitIntake implements PushReceiver {
   ): Promise<IntentOutcome> {
     switch (plan.kind) {
       case 'ignore':
-        say(plan.reason);
         return { ok: true, message: plan.reason, urls: [], deploymentIds: [] };
       case 'destroy_preview': {
         const name = await this.previews.destroy(project, plan.preview, plan.reason);
         const message = name ? `preview ${name} destroyed: ${plan.reason}` : `${plan.reason}; it had no preview`;
-        say(message);
         return { ok: true, message, urls: [], deploymentIds: [] };
       }
       case 'release_build':
@@ -168,7 +168,6 @@ export class GitIntake implements PushReceiver {
       if (!kind.buildOnly) services = await this.servicesFor(project, environment, objects, plan.sha, manifestText, dir, Object.keys(parsed.manifest.services));
       if (services && services.length === 0) {
         const message = `${environment}: no service's inputs changed since the last deploy; nothing to build`;
-        say(message);
         return { ok: true, message, urls: await this.urls(project, environment), deploymentIds: [] };
       }
       const packed = await packSource(dir, { outFile: `${dir}.tar.gz` });
@@ -202,8 +201,6 @@ export class GitIntake implements PushReceiver {
       void settle().catch((error: unknown) => this.logger.warn({ err: errorMessage(error), project }, 'following deployments failed'));
       const urls = kind.buildOnly ? [] : deployments.map((deployment) => deployment.url);
       const message = `${kind.buildOnly ? 'release build' : environment} queued: ${deployments.map((deployment) => `${deployment.service} (${deployment.id})`).join(', ')}`;
-      say(message);
-      for (const url of urls) say(url);
       return { ok: true, message, urls, deploymentIds: ids };
     }
     const ended = await settle(options.signal);
@@ -215,8 +212,6 @@ export class GitIntake implements PushReceiver {
         ? `release build of ${shortRef(plan.ref)} stored`
         : `deployed to ${environment}`
       : `${kind.buildOnly ? 'release build' : `deploy to ${environment}`} ${failed.map((deployment) => `${deployment.service} ${deployment.status.replace('_', ' ')}${deployment.error ? `: ${deployment.error}` : ''}`).join('; ')}`;
-    say(message);
-    for (const url of urls) say(url);
     return { ok, message, urls, deploymentIds: ids };
   }
 
