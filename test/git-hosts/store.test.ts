@@ -53,6 +53,7 @@ for (const driver of drivers) {
       expect(await store.hookDeliveries.claim({ provider: 'gitlab', deliveryId: 'd-1', projectId: project.id, event: 'Push Hook', staleAfterMs: 60_000 })).toBe(true);
       // A handler that vanished without an outcome stops blocking once stale.
       expect(await claim('d-2')).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 10));
       expect(await store.hookDeliveries.claim({ provider: 'github', deliveryId: 'd-2', projectId: project.id, event: 'push', staleAfterMs: 0 })).toBe(true);
     });
 

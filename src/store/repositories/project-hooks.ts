@@ -194,7 +194,7 @@ export function hookDeliveriesRepository(q: Queryable): HookDeliveriesRepository
         `INSERT INTO hook_deliveries (provider, delivery_id, project_id, event) VALUES ($1, $2, $3, $4)
          ON CONFLICT (provider, delivery_id) DO UPDATE SET outcome = NULL, received_at = now(), project_id = EXCLUDED.project_id, event = EXCLUDED.event
          WHERE starts_with(hook_deliveries.outcome, $6)
-            OR (hook_deliveries.outcome IS NULL AND hook_deliveries.received_at < now() - make_interval(secs => $5::double precision / 1000))
+            OR (hook_deliveries.outcome IS NULL AND hook_deliveries.received_at <= now() - make_interval(secs => $5::double precision / 1000))
          RETURNING delivery_id`,
         [provider, deliveryId, projectId, event, staleAfterMs, FAILED],
       );
