@@ -86,5 +86,24 @@ for (const driver of drivers) {
       expect(await store.commitStatuses.get(second.id)).toMatchObject({ status: 'succeeded' });
       expect((await store.commitStatuses.list({ projectId: project.id, status: 'dead' })).map((s) => s.id)).toEqual([first.id]);
     });
+
+    it('never hands out two statuses of one commit and context at once, however many senders claim together', async () => {
+      const project = await store.projects.ensure('hooks-concurrent');
+      for (let i = 0; i < 30; i += 1) {
+        await store.commitStatuses.enqueue({
+          projectId: project.id,
+          provider: 'gitlab',
+          repository: 'g/p',
+          sha: String(i % 3).repeat(40),
+          state: 'pending',
+          context: `maestro/env-${i % 2}`,
+          description: `status ${i}`,
+        });
+      }
+      const claims = (await Promise.all([1, 2, 3, 4].map(() => store.commitStatuses.claimDue({ leaseMs: 60_000, limit: 30 })))).flat();
+      const keys = claims.filter((c) => c.status.projectId === project.id).map((c) => `${c.status.sha}/${c.status.context}`);
+      expect(keys.sort()).toEqual([...new Set(keys)].sort());
+      expect(keys).toHaveLength(6); // 3 commits x 2 contexts, the oldest of each
+    });
   });
 }
