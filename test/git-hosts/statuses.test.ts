@@ -136,6 +136,24 @@ describe('commit statuses out', () => {
     expect(await settled(down.id)).toMatchObject({ status: 'dead', attempts: 5, lastError: expect.stringMatching(/ECONNREFUSED.*\(gave up after 5 attempts\)/) });
   });
 
+  it('queues reports in the order they were made, even when the caller does not wait for each', async () => {
+    const p = await project('fire-and-forget', { github: 'http://127.0.0.1:1/api/v3', gitlab: 'http://127.0.0.1:1/api/v4' });
+    const statuses = new CommitStatuses(store);
+    const origin = { source: 'github' as const, providerRepository: 'octo-org/fire-and-forget' };
+    const shas = Array.from({ length: 10 }, (_, i) => String(i).repeat(40));
+    await Promise.all(
+      shas.flatMap((sha) => [
+        statuses.report({ project: p.name, origin, sha, context: 'maestro/production', outcome: { kind: 'building', environment: 'production' } }),
+        statuses.report({ project: p.name, origin, sha, context: 'maestro/production', outcome: { kind: 'rolling_out', environment: 'production' } }),
+        statuses.report({ project: p.name, origin, sha, context: 'maestro/production', outcome: { kind: 'deployed', environment: 'production', url: 'http://web.production.x.localhost:8080/' } }),
+      ]),
+    );
+    for (const sha of shas) {
+      const queued = (await store.commitStatuses.list({ projectId: p.id, sha })).reverse(); // oldest first
+      expect(queued.map((s) => s.description.split(' ')[0])).toEqual(['Building', 'Built;', 'Deployed']);
+    }
+  });
+
   it('queues nothing for a project without a status token, and words each moment within 140 characters', async () => {
     const p = await store.projects.ensure('no-token');
     await store.projectHooks.set({ projectId: p.id, provider: 'github', repository: 'octo-org/no-token', secret: 's'.repeat(20) });
