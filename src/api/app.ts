@@ -11,6 +11,7 @@ import { buildRoutes } from './routes/builds.js';
 import { deploymentRoutes } from './routes/deployments.js';
 import { eventRoutes } from './routes/events.js';
 import { gitHostRoutes } from './routes/git-hosts.js';
+import { DEFAULT_FETCH_OPTIONS } from '../git-hosts/index.js';
 import { routerWakeRoutes } from './routes/router-wake.js';
 import { previewRoutes } from './routes/previews.js';
 import { projectRoutes } from './routes/projects.js';
@@ -53,7 +54,7 @@ export async function buildApi(context: ApiContext): Promise<FastifyInstance> {
   await app.register(eventRoutes(context));
   await app.register(previewRoutes(context));
   await app.register(routerWakeRoutes(context));
-  await app.register(gitHostRoutes({ store: context.store, logger: context.logger, dataDir: context.plane.paths.root, intake: () => context.plane.hookIntake }));
+  await app.register(gitHostRoutes({ store: context.store, logger: context.logger, dataDir: context.plane.paths.root, intake: () => context.plane.hookIntake, ...(context.hookFetchProtocols ? { fetch: { ...DEFAULT_FETCH_OPTIONS, protocols: context.hookFetchProtocols } } : {}) }));
   await app.register(gitHttpBackend({ store: context.store, dataDir: context.plane.paths.root, logger: context.logger, receiver: context.pushReceiver }));
   return app;
 }

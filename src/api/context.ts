@@ -12,4 +12,6 @@ export interface ApiContext {
   version: string;
   /** Takes `git push`es to /git/<project>.git; without one, Maestro's git remote refuses pushes (fetches still work). */
   pushReceiver?: PushReceiver;
+  /** URL schemes a provider delivery's clone URL may use; https and http when absent. */
+  hookFetchProtocols?: string[];
 }

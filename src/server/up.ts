@@ -15,6 +15,11 @@ import { ensureRouter, stopRouterProcess, type RunningRouter } from './router-pr
 
 export interface UpOptions {
   dataDir: string;
+  /**
+   * URL schemes a GitHub or GitLab delivery's clone URL may use (https and http by default); `file` lets
+   * an on-disk mirror, or a test's local repository, stand in for the provider.
+   */
+  hookFetchProtocols?: string[];
   apiPort: number;
   routerPort: number;
   routerAdminPort: number;
@@ -135,7 +140,7 @@ export async function startMaestro(options: UpOptions): Promise<RunningMaestro> 
     await recover(started, logger);
     started.startWork();
 
-    api = await buildApi({ plane: started, store, logger, maxUploadBytes: options.maxUploadBytes, version: maestroVersion(), pushReceiver: started.intake });
+    api = await buildApi({ plane: started, store, logger, maxUploadBytes: options.maxUploadBytes, version: maestroVersion(), pushReceiver: started.intake, ...(options.hookFetchProtocols ? { hookFetchProtocols: options.hookFetchProtocols } : {}) });
     await api.listen({ port: options.apiPort, host: options.host }).catch((error: NodeJS.ErrnoException) => {
       throw error.code === 'EADDRINUSE'
         ? new MaestroError('conflict', `the API port ${options.apiPort} is already in use; choose another with --api-port`)
