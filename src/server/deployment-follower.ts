@@ -1,5 +1,6 @@
 import { isDeploymentStatus, isTerminal } from '../store/index.js';
 import type { ControlPlane, DeploymentView } from './control-plane.js';
+import type { DeploymentPlan } from './deployer.js';
 
 const POLL_MS = 200;
 
@@ -15,22 +16,29 @@ export async function followDeployments(
 ): Promise<DeploymentView[]> {
   const cursors = new Map(deploymentIds.map((id) => [id, 0]));
   const open = new Set(deploymentIds);
-  while (open.size > 0 && !signal?.aborted) {
-    for (const id of [...open]) {
-      const deployment = await plane.store.deployments.get(id);
-      if (!deployment) {
-        open.delete(id);
-        continue;
+  // Events recorded here wake the loop at once; the poll is for runners on other machines.
+  let wake: (() => void) | undefined;
+  const unsubscribe = deploymentIds.map((id) => plane.bus.subscribe(id, () => wake?.()));
+  try {
+    while (open.size > 0 && !signal?.aborted) {
+      for (const id of [...open]) {
+        const deployment = await plane.store.deployments.get(id);
+        if (!deployment) {
+          open.delete(id);
+          continue;
+        }
+        const service = (deployment.config as DeploymentPlan).service.service;
+        for (const event of await plane.store.events.listSince(cursors.get(id)!, { deploymentId: id })) {
+          cursors.set(id, event.id);
+          const text = describeEvent(service, event.type, event.data as Record<string, unknown>);
+          if (text) line(text);
+        }
+        if (isTerminal(deployment.status)) open.delete(id);
       }
-      const service = (await plane.view(deployment)).service;
-      for (const event of await plane.store.events.listSince(cursors.get(id)!, { deploymentId: id })) {
-        cursors.set(id, event.id);
-        const text = describeEvent(service, event.type, event.data as Record<string, unknown>);
-        if (text) line(text);
-      }
-      if (isTerminal(deployment.status)) open.delete(id);
+      if (open.size > 0) await sleep(POLL_MS, signal, (resume) => (wake = resume));
     }
-    if (open.size > 0) await sleep(POLL_MS, signal);
+  } finally {
+    for (const stop of unsubscribe) stop();
   }
   return Promise.all(deploymentIds.map((id) => plane.getDeployment(id)));
 }
@@ -61,14 +69,17 @@ export function describeEvent(service: string, type: string, data: Record<string
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** Waits `ms`, or less when aborted or when the function handed to `onEarly` is called. */
+function sleep(ms: number, signal: AbortSignal | undefined, onEarly: (resume: () => void) => void): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
     function done() {
       clearTimeout(timer);
       signal?.removeEventListener('abort', done);
+      onEarly(() => undefined);
       resolve();
     }
+    onEarly(done);
     signal?.addEventListener('abort', done, { once: true });
   });
 }
