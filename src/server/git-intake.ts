@@ -167,7 +167,7 @@ export class GitIntake implements PushReceiver {
       }
       if (!kind.buildOnly) services = await this.servicesFor(project, environment, objects, plan.sha, manifestText, dir, Object.keys(parsed.manifest.services));
       if (services && services.length === 0) {
-        const message = `${environment}: no service's inputs changed since the last deploy; nothing to build`;
+        const message = `${environment}: no service's inputs changed since the commit it runs; nothing to deploy`;
         return { ok: true, message, urls: await this.urls(project, environment), deploymentIds: [] };
       }
       const packed = await packSource(dir, { outFile: `${dir}.tar.gz` });
@@ -236,14 +236,14 @@ export class GitIntake implements PushReceiver {
     const recent = await store.deployments.list({ projectId: projectRecord.id, environmentId: environmentRecord.id, limit: 100 });
     const lastDeployed = recent.find((deployment) => deployment.status === 'succeeded' && deployment.commit)?.commit;
     if (!lastDeployed) return undefined;
-    if (lastDeployed === sha) return all;
-    const changed = await changedPaths(objects, lastDeployed, sha);
-    if (!changed) return undefined;
     const deployedServices = new Set<string>();
     for (const row of await store.live.list()) {
       if (row.projectName === project && row.environmentName === environment) deployedServices.add(row.serviceName);
     }
-    const touched = new Set(await this.selectServices({ manifestText, sourceDir, changed }));
+    // The same commit again (a reopened pull request, a branch pushed back): only what is missing.
+    const changed = lastDeployed === sha ? [] : await changedPaths(objects, lastDeployed, sha);
+    if (!changed) return undefined;
+    const touched = new Set(changed.length === 0 ? [] : await this.selectServices({ manifestText, sourceDir, changed }));
     return all.filter((service) => touched.has(service) || !deployedServices.has(service));
   }
 

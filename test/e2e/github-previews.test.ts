@@ -115,6 +115,13 @@ describe('GitHub pull requests get previews', () => {
     expect((await deliver('pull_request', pullRequest('synchronize', 7, second))).status).toBe(202);
     await eventually(async () => ((await answer(7)).includes('version=v2') ? true : undefined), 30_000);
 
+    // The same head again (a reopened request, an edited title) reuses what runs: nothing is redeployed.
+    const before = (await cli(['deployments', '--project', 'shop', '--env', 'pr-7', '--json'], maestro.env)).stdout;
+    const again = await deliver('pull_request', pullRequest('synchronize', 7, second));
+    expect(again.status).toBe(202);
+    expect(String(again.body.message)).toContain('nothing to deploy');
+    expect((await cli(['deployments', '--project', 'shop', '--env', 'pr-7', '--json'], maestro.env)).stdout).toBe(before);
+
     const listed = await cli(['previews', 'ls', '--project', 'shop', '--json'], maestro.env);
     expect(listed.stdout).toContain('pr-7');
 
