@@ -1,39 +1,15 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, exampleCopy, routerGet, startTestMaestro, stopTestMaestro, type TestMaestro } from './harness.js';
+import { cli, exampleCopy, routerGet, startTestMaestro, stopTestMaestro, type TestMaestro, GIT_ENV, gitPush } from './harness.js';
 
 const run = promisify(execFile);
-const GIT_ENV = {
-  ...process.env,
-  GIT_TERMINAL_PROMPT: '0',
-  GIT_AUTHOR_NAME: 'Dev',
-  GIT_AUTHOR_EMAIL: 'dev@example.com',
-  GIT_COMMITTER_NAME: 'Dev',
-  GIT_COMMITTER_EMAIL: 'dev@example.com',
-};
 
 const git = async (cwd: string, ...args: string[]): Promise<string> => (await run('git', args, { cwd, env: GIT_ENV })).stdout;
 
-interface PushResult {
-  code: number;
-  output: string;
-}
-
-/** A stock `git push`, its exit code and everything it printed. */
-function push(cwd: string, ...args: string[]): Promise<PushResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', ['push', ...args], { cwd, env: GIT_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, output }));
-  });
-}
 
 describe('git push to Maestro', () => {
   let maestro: TestMaestro;
@@ -67,7 +43,7 @@ describe('git push to Maestro', () => {
   });
 
   it('deploys the production branch on push, creating the project, with progress as remote: lines and the URL', async () => {
-    const result = await push(repo, 'maestro', 'main');
+    const result = await gitPush(repo, 'maestro', 'main');
     expect(result.code, result.output).toBe(0);
     expect(result.output).toMatch(/remote: .*main -> production/);
     expect(result.output).toMatch(/remote: .*web: live/);
@@ -84,7 +60,7 @@ describe('git push to Maestro', () => {
     const manifest = await readFile(join(repo, 'maestro.yml'), 'utf8');
     await writeFile(join(repo, 'maestro.yml'), manifest.replace('start: node server.js', 'start: node missing.js'));
     await git(repo, 'commit', '-qam', 'break the start command');
-    const result = await push(repo, 'maestro', 'main');
+    const result = await gitPush(repo, 'maestro', 'main');
     expect(result.code).not.toBe(0);
     expect(result.output).toMatch(/remote: .*failed/);
     expect(result.output).toContain('pre-receive hook declined');
@@ -96,7 +72,7 @@ describe('git push to Maestro', () => {
   it('gives another branch its own preview, at a DNS-safe name', async () => {
     await git(repo, 'checkout', '-q', '-b', 'Feature/Login_Page');
     await setVersion('v2');
-    const result = await push(repo, 'maestro', 'Feature/Login_Page');
+    const result = await gitPush(repo, 'maestro', 'Feature/Login_Page');
     expect(result.code, result.output).toBe(0);
     const url = /remote: (http:\/\/web\.([a-z0-9-]+)\.pushed\.localhost:\d+\/)/.exec(result.output);
     expect(url, result.output).not.toBeNull();
@@ -111,12 +87,12 @@ describe('git push to Maestro', () => {
     // A force push replaces the preview's commit.
     await git(repo, 'commit', '-q', '--amend', '-m', 'version v2, amended');
     await setVersion('v3');
-    const forced = await push(repo, '--force', 'maestro', 'Feature/Login_Page');
+    const forced = await gitPush(repo, '--force', 'maestro', 'Feature/Login_Page');
     expect(forced.code, forced.output).toBe(0);
     expect(await version(`web.${environment}.pushed.localhost`)).toContain('version=v3');
 
     // Deleting the branch tears the preview down.
-    const deleted = await push(repo, 'maestro', ':Feature/Login_Page');
+    const deleted = await gitPush(repo, 'maestro', ':Feature/Login_Page');
     expect(deleted.code, deleted.output).toBe(0);
     expect(deleted.output).toContain(`preview ${environment} destroyed`);
     expect((await routerGet(maestro.routerPort, `web.${environment}.pushed.localhost`)).status).toBe(404);
@@ -126,7 +102,7 @@ describe('git push to Maestro', () => {
   it('returns at once with -o no-wait, and the deploy still happens', async () => {
     await setVersion('v4');
     const started = Date.now();
-    const result = await push(repo, '-o', 'no-wait', 'maestro', 'main');
+    const result = await gitPush(repo, '-o', 'no-wait', 'maestro', 'main');
     expect(result.code, result.output).toBe(0);
     expect(result.output).toMatch(/remote: .*production queued/);
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -138,7 +114,7 @@ describe('git push to Maestro', () => {
   it('builds a tag as a release, without deploying it', async () => {
     await setVersion('v5');
     await git(repo, 'tag', 'v5.0.0');
-    const result = await push(repo, 'maestro', 'v5.0.0');
+    const result = await gitPush(repo, 'maestro', 'v5.0.0');
     expect(result.code, result.output).toBe(0);
     expect(result.output).toContain('release build of v5.0.0 stored');
     expect(await version('web.production.pushed.localhost')).toContain('version=v4');
@@ -152,7 +128,7 @@ describe('git push to Maestro', () => {
       await git(bare, 'init', '-q', '-b', 'main');
       await git(bare, 'add', '.');
       await git(bare, 'commit', '-qm', 'no manifest');
-      const result = await push(bare, remote, 'main:refs/heads/topic');
+      const result = await gitPush(bare, remote, 'main:refs/heads/topic');
       expect(result.code).not.toBe(0);
       expect(result.output).toMatch(/remote: .*has no maestro\.yml.*maestro init/);
     } finally {
@@ -164,7 +140,7 @@ describe('git push to Maestro', () => {
     const url = new URL(remote);
     url.password = 'mae_not-a-real-token-000000000000';
     await setVersion('v6');
-    const result = await push(repo, url.toString(), 'main');
+    const result = await gitPush(repo, url.toString(), 'main');
     expect(result.code).not.toBe(0);
     expect(result.output).toContain('Authentication failed');
     expect(await version('web.production.pushed.localhost')).toContain('version=v4');
@@ -181,10 +157,10 @@ describe('git push to Maestro', () => {
       await git(repo, 'commit', '-qam', `slow ${value}`);
     };
     await slow('v7', 8);
-    const older = push(repo, 'maestro', 'main');
+    const older = gitPush(repo, 'maestro', 'main');
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     await slow('v8', 1);
-    const newer = await push(repo, 'maestro', 'main');
+    const newer = await gitPush(repo, 'maestro', 'main');
     const first = await older;
     expect(newer.code, newer.output).toBe(0);
     expect(first.code).not.toBe(0);

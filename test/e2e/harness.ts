@@ -130,3 +130,25 @@ export function steadyLoad(port: number, host: string, concurrency = 8): { stop(
 export function versionOf(body: string): string | undefined {
   return /version=(\S+)/.exec(body)?.[1];
 }
+
+/** Environment for a stock git client in tests: a committer, and no prompt for credentials. */
+export const GIT_ENV: NodeJS.ProcessEnv = {
+  ...process.env,
+  GIT_TERMINAL_PROMPT: '0',
+  GIT_AUTHOR_NAME: 'Dev',
+  GIT_AUTHOR_EMAIL: 'dev@example.com',
+  GIT_COMMITTER_NAME: 'Dev',
+  GIT_COMMITTER_EMAIL: 'dev@example.com',
+};
+
+/** A stock `git push` in `cwd`: its exit code and everything it printed (git's own lines and the remote's). */
+export function gitPush(cwd: string, ...args: string[]): Promise<{ code: number; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', ['push', ...args], { cwd, env: GIT_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, output }));
+  });
+}

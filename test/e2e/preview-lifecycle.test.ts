@@ -1,25 +1,14 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { appendFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../events/receiver.js';
-import { cli, exampleCopy, routerGet, startTestMaestro, stopTestMaestro, type TestMaestro } from './harness.js';
+import { cli, exampleCopy, routerGet, startTestMaestro, stopTestMaestro, type TestMaestro, GIT_ENV, gitPush } from './harness.js';
 
 const run = promisify(execFile);
-const GIT_ENV = { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_AUTHOR_NAME: 'Dev', GIT_AUTHOR_EMAIL: 'dev@example.com', GIT_COMMITTER_NAME: 'Dev', GIT_COMMITTER_EMAIL: 'dev@example.com' };
 const git = async (cwd: string, ...args: string[]) => (await run('git', args, { cwd, env: GIT_ENV })).stdout.trim();
 
-function push(cwd: string, ...args: string[]): Promise<{ code: number; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', ['push', ...args], { cwd, env: GIT_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, output }));
-  });
-}
 
 interface Deployment {
   id: string;
@@ -58,7 +47,7 @@ describe('previews over their lifetime', () => {
 
   it('redeploys only the services whose watched inputs a push changed, starting a new environment in dependency order', async () => {
     const dir = await repository('monorepo', 'mono');
-    const first = await push(dir, 'maestro', 'main');
+    const first = await gitPush(dir, 'maestro', 'main');
     expect(first.code, first.output).toBe(0);
     const initial = await deployments('mono');
     expect(initial.map((d) => d.service).sort()).toEqual(['api', 'web']);
@@ -71,7 +60,7 @@ describe('previews over their lifetime', () => {
 
     await appendFile(join(dir, 'apps/api/server.js'), '// a change to the api only\n');
     await git(dir, 'commit', '-qam', 'api change');
-    const apiOnly = await push(dir, 'maestro', 'main');
+    const apiOnly = await gitPush(dir, 'maestro', 'main');
     expect(apiOnly.code, apiOnly.output).toBe(0);
     const afterApi = await deployments('mono');
     expect(afterApi.length - initial.length).toBe(1);
@@ -79,7 +68,7 @@ describe('previews over their lifetime', () => {
 
     await appendFile(join(dir, 'packages/greeting/index.js'), '// a change to a workspace package web uses\n');
     await git(dir, 'commit', '-qam', 'greeting change');
-    const webOnly = await push(dir, 'maestro', 'main');
+    const webOnly = await gitPush(dir, 'maestro', 'main');
     expect(webOnly.code, webOnly.output).toBe(0);
     const afterGreeting = await deployments('mono');
     expect(afterGreeting.length - afterApi.length).toBe(1);
@@ -88,16 +77,16 @@ describe('previews over their lifetime', () => {
     await appendFile(join(dir, 'README.md'), 'docs only\n');
     await git(dir, 'add', '.');
     await git(dir, 'commit', '-qm', 'docs');
-    const nothing = await push(dir, 'maestro', 'main');
+    const nothing = await gitPush(dir, 'maestro', 'main');
     expect(nothing.code, nothing.output).toBe(0);
   });
 
   it('refuses a preview past the project\'s limit, saying how to make room', async () => {
     const dir = await repository('node-hello', 'capped');
-    expect((await push(dir, 'maestro', 'HEAD:refs/heads/one')).code).toBe(0);
+    expect((await gitPush(dir, 'maestro', 'HEAD:refs/heads/one')).code).toBe(0);
     const set = await cli(['projects', 'set', 'capped', '--max-previews', '1'], maestro.env);
     expect(set.code, set.stderr).toBe(0);
-    const refused = await push(dir, 'maestro', 'HEAD:refs/heads/two');
+    const refused = await gitPush(dir, 'maestro', 'HEAD:refs/heads/two');
     expect(refused.code).not.toBe(0);
     expect(refused.output).toMatch(/remote: .*already has 1 live preview.*maestro preview destroy/);
     expect((await routerGet(maestro.routerPort, 'web.one.capped.localhost')).status).toBe(200);
@@ -106,7 +95,7 @@ describe('previews over their lifetime', () => {
 
   it('puts an idle preview to sleep and wakes it on its next request', async () => {
     const dir = await repository('node-hello', 'sleepy');
-    expect((await push(dir, 'maestro', 'HEAD:refs/heads/idle')).code).toBe(0);
+    expect((await gitPush(dir, 'maestro', 'HEAD:refs/heads/idle')).code).toBe(0);
     const host = 'web.idle.sleepy.localhost';
     expect((await routerGet(maestro.routerPort, host)).status).toBe(200);
     const project = (await maestro.store.projects.get('sleepy'))!;

@@ -3,22 +3,14 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MaestroError, silentLogger } from '../../src/common/index.js';
+import { silentLogger } from '../../src/common/index.js';
 import { serviceHost } from '../../src/rollout/index.js';
 import { PreviewManager, type PreviewEffects, type PreviewFolders, type ReplicaRef, type RoutedHost } from '../../src/previews/index.js';
 import { openStore, type Environment, type Project, type Store } from '../../src/store/index.js';
+import { rejection } from '../errors.js';
 
 const HOUR = 3_600_000;
 const SHA = 'a'.repeat(40);
-
-async function rejection(promise: Promise<unknown>): Promise<MaestroError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(MaestroError);
-  return error as MaestroError;
-}
 
 /**
  * The running system as the manager sees it: replicas by revision, a router whose table is composed

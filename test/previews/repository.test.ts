@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MaestroError } from '../../src/common/index.js';
 import type { NewPreview, Project, Store } from '../../src/store/index.js';
 import { drivers, useStore } from '../store/harness.js';
-
-async function rejection(promise: Promise<unknown>): Promise<MaestroError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(MaestroError);
-  return error as MaestroError;
-}
+import { rejection } from '../errors.js';
 
 const HOUR = 3_600_000;
 

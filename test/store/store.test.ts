@@ -1,17 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MaestroError } from '../../src/common/index.js';
 import type { Environment, Project, Service, Store } from '../../src/store/index.js';
 import { drivers, type TestDatabase } from './harness.js';
-
-/** Resolves to the MaestroError a promise rejects with. */
-async function rejection(promise: Promise<unknown>): Promise<MaestroError> {
-  const error = await promise.then(
-    () => undefined,
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(MaestroError);
-  return error as MaestroError;
-}
+import { rejection } from '../errors.js';
 
 for (const driver of drivers) {
   describe.skipIf(!driver.enabled)(`store on ${driver.name}`, () => {
