@@ -12,7 +12,7 @@ export class ApiClient {
     return this.credentials.url;
   }
 
-  async call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD', path: string, body?: unknown): Promise<T> {
+  async call<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD', path: string, body?: unknown): Promise<T> {
     const response = await this.send(method, path, {
       ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
     });

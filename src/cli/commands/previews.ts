@@ -18,11 +18,6 @@ function expiresIn(preview: PreviewView, now = Date.now()): string {
   return left <= 0 ? 'expired' : formatDuration(left);
 }
 
-/** ApiClient.call lists the methods the other commands use; PATCH goes out the same way. */
-function patch<T>(client: ApiClient, path: string, body: unknown): Promise<T> {
-  return (client.call.bind(client) as (method: string, path: string, body?: unknown) => Promise<T>)('PATCH', path, body);
-}
-
 function whole(value: string): number {
   const number = Number(value);
   if (!Number.isInteger(number) || number < 0) throw new InvalidArgumentError('expected a whole number, 0 or more');
@@ -180,7 +175,7 @@ export function projectSettingsCommands(program: Command): void {
       if (Object.keys(body).length === 0) {
         command.error('error: say what to change: --production-branch, --preview-ttl, --max-previews or --preview-idle', { exitCode: 2 });
       }
-      const settings = await patch<SettingsView>(new ApiClient(resolveCredentials()), `/v1/projects/${part(project)}/settings`, body);
+      const settings = await new ApiClient(resolveCredentials()).call<SettingsView>('PATCH', `/v1/projects/${part(project)}/settings`, body);
       out.result(settings, () => settingsLines(project, settings));
     });
 }
