@@ -23,7 +23,12 @@ export function buildProgram(): Command {
     .version(maestroVersion(), '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(text) });
+    .configureOutput({
+      outputError: (text, write) => {
+        usageErrorShown = true;
+        write(text);
+      },
+    });
   for (const add of [
     upCommand,
     downCommand,
@@ -53,8 +58,12 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Whether commander has printed the usage error it is about to throw (errors thrown by our own actions are not printed by it). */
+let usageErrorShown = false;
+
 /** Runs the CLI; resolves to the exit code: 0 success, 1 failure, 2 usage error. */
 export async function main(argv: string[]): Promise<number> {
+  usageErrorShown = false;
   const program = buildProgram();
   try {
     // The router process takes its own flags (see router/args.ts); it bypasses the CLI's parser.
@@ -67,7 +76,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
-      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      if (error.exitCode === 0) return EXIT.ok;
+      // An InvalidArgumentError thrown inside an action reaches here unprinted.
+      if (!usageErrorShown) process.stderr.write(`${error.message.startsWith('error:') ? '' : 'error: '}${error.message}\n(run with --help for usage)\n`);
+      return EXIT.usage;
     }
     if (isMaestroError(error)) {
       process.stderr.write(`error: ${error.message}\n`);

@@ -18,6 +18,12 @@ describe('command-line conventions', () => {
     expect(help.stdout).toContain('Examples:');
   });
 
+  it('says what is wrong with a value a command checks itself, not only commander', async () => {
+    const bad = await cli(['rollback', '--service', 'web', '--to', 'abc'], { MAESTRO_URL: 'http://127.0.0.1:1', MAESTRO_TOKEN: 'unused' });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('error: --to takes a release number such as 3, got "abc"');
+  });
+
   it('tells a user with no server and no token what to do', async () => {
     const result = await cli(['status'], { MAESTRO_DATA_DIR: '/nonexistent/maestro', MAESTRO_TOKEN: '', XDG_CONFIG_HOME: '/nonexistent/config' });
     expect(result.code).toBe(1);
