@@ -119,7 +119,7 @@ export function commitStatusesRepository(q: Queryable): CommitStatusesRepository
         `INSERT INTO commit_statuses AS c (id, project_id, provider, repository, sha, state, context, description, target_url, status)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending') RETURNING ${COLUMNS}`,
         [
-          newId('dlv'),
+          newId('cst'),
           input.projectId,
           input.provider,
           input.repository,

@@ -48,7 +48,7 @@ const toPreview = (row: PreviewRow): Preview =>
   });
 
 // ids.ts has no prefix for previews; the same 60 random bits under a prefix of their own.
-const previewId = (): string => `pvw_${newId('prj').slice('prj_'.length)}`;
+const previewId = (): string => newId('pvw');
 
 /** What a preview is for: a branch, or a pull request by its number. */
 export type PreviewSubject = { kind: 'branch'; branch: string } | { kind: 'pull_request'; number: number };
