@@ -16,3 +16,4 @@ export { DEFAULT_RETRY_POLICY, decideDelivery, retryDelayMs, type AttemptResult,
 export { sendWebhook, webhookBody } from './send-webhook.js';
 export { postSigned, type SignedPost, type SignedPostOutcome } from './signed-post.js';
 export { WebhookDispatcher, startWebhookDispatcher, type WebhookDispatcherOptions } from './dispatcher.js';
+export { OutboxSender, outcomeIfStopped, type OutboxSenderOptions, type OutboxWording } from './outbox-sender.js';

@@ -6,7 +6,7 @@
  */
 import { request } from 'undici';
 import { errorMessage, type Logger } from '../common/index.js';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../events/index.js';
+import { DEFAULT_RETRY_POLICY, OutboxSender, outcomeIfStopped, type RetryPolicy } from '../events/index.js';
 import type { ClaimedCommitStatus, DeliveryOutcome, Store } from '../store/index.js';
 import { PROVIDER_NAMES } from './providers.js';
 import { decideStatusAttempt, type StatusAttempt } from './status-decision.js';
@@ -27,149 +27,70 @@ export interface CommitStatusSenderOptions {
 /** The start of a refusal's body is kept for its reason; the rest is read and dropped. */
 const MAX_BODY_BYTES = 4096;
 
-export class CommitStatusSender {
-  private readonly store: Store;
-  private readonly logger: Logger;
-  private readonly pollIntervalMs: number;
-  private readonly timeoutMs: number;
-  private readonly maxInFlight: number;
-  private readonly retry: RetryPolicy;
-  private readonly inFlight = new Set<Promise<void>>();
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly abort = new AbortController();
-  private poller: NodeJS.Timeout | undefined;
-  private running = false;
-  private ticking = false;
-  private again = false;
-
+/** The commit-status outbox; the loop itself (polling, wakes, the in-flight limit, retry timers, stop) is the OutboxSender's. */
+export class CommitStatusSender extends OutboxSender<ClaimedCommitStatus> {
   constructor(options: CommitStatusSenderOptions) {
-    this.store = options.store;
-    this.logger = options.logger;
-    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
-    this.timeoutMs = options.timeoutMs ?? 10_000;
-    this.maxInFlight = options.maxInFlight ?? 8;
-    this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-  }
-
-  start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.poller = setInterval(() => this.wake(), this.pollIntervalMs);
-    this.poller.unref();
-    this.wake();
-  }
-
-  /** Look for due statuses now rather than at the next poll. */
-  wake(): void {
-    if (!this.running) return;
-    if (this.ticking) {
-      this.again = true;
-      return;
-    }
-    this.ticking = true;
-    void this.fill()
-      .catch((error: unknown) => this.logger.warn({ err: errorMessage(error) }, 'commit status sender could not read due statuses'))
-      .finally(() => {
-        this.ticking = false;
-        if (this.again) {
-          this.again = false;
-          this.wake();
-        }
-      });
-  }
-
-  /** Stops polling, cuts off requests in flight (they go back to the queue) and waits for their outcomes to be recorded. */
-  async stop(): Promise<void> {
-    this.running = false;
-    if (this.poller) clearInterval(this.poller);
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
-    this.abort.abort();
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
-  }
-
-  private async fill(): Promise<void> {
-    while (this.running) {
-      const room = this.maxInFlight - this.inFlight.size;
-      if (room <= 0) return;
-      const claimed = await this.store.commitStatuses.claimDue({ leaseMs: this.timeoutMs + 30_000, limit: room });
-      for (const status of claimed) this.track(this.deliver(status));
-      if (claimed.length < room) return;
-    }
-  }
-
-  private track(work: Promise<void>): void {
-    this.inFlight.add(work);
-    void work.finally(() => {
-      this.inFlight.delete(work);
-      this.wake();
+    const { store } = options;
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    super({
+      logger: options.logger,
+      pollIntervalMs: options.pollIntervalMs ?? 1000,
+      maxInFlight: options.maxInFlight ?? 8,
+      claimDue: (limit) => store.commitStatuses.claimDue({ leaseMs: timeoutMs + 30_000, limit }),
+      send: (claimed, signal) => attemptStatus(claimed, { timeoutMs, retry, signal }),
+      record: async ({ status }, outcome) => (await store.commitStatuses.record(status.id, status.attempts, outcome)) !== undefined,
+      describe: ({ status }) => ({ status: status.id, provider: status.provider, repository: status.repository, sha: status.sha, context: status.context, attempt: status.attempts }),
+      wording: {
+        claimFailed: 'commit status sender could not read due statuses',
+        sendFailed: 'could not send a commit status; it is retried when its lease expires',
+        leaseLost: 'commit status lease was lost before its outcome was recorded; another sender has it',
+        recordFailed: 'could not record a commit status outcome; it is retried when its lease expires',
+        sent: 'commit status sent',
+        dead: 'commit status given up',
+        retrying: 'commit status not sent; retrying',
+      },
     });
   }
+}
 
-  private async deliver(claimed: ClaimedCommitStatus): Promise<void> {
-    const { status } = claimed;
-    const outcome = await this.attempt(claimed);
-    const context = { status: status.id, provider: status.provider, repository: status.repository, sha: status.sha, context: status.context, attempt: status.attempts };
-    try {
-      if (!(await this.store.commitStatuses.record(status.id, status.attempts, outcome))) {
-        this.logger.warn(context, 'commit status lease was lost before its outcome was recorded; another sender has it');
-        return;
-      }
-    } catch (error) {
-      this.logger.warn({ ...context, err: errorMessage(error) }, 'could not record a commit status outcome; it is retried when its lease expires');
-      return;
-    }
-    if (outcome.status === 'succeeded') this.logger.debug(context, 'commit status sent');
-    else if (outcome.status === 'dead') this.logger.warn({ ...context, error: outcome.error }, 'commit status given up');
-    else {
-      this.logger.info({ ...context, error: outcome.error, retryInMs: outcome.retryInMs }, 'commit status not sent; retrying');
-      this.wakeIn(outcome.retryInMs);
-    }
+interface AttemptOptions {
+  timeoutMs: number;
+  retry: RetryPolicy;
+  /** Aborts when the sender stops. */
+  signal: AbortSignal;
+}
+
+async function attemptStatus({ status, hook }: ClaimedCommitStatus, options: AttemptOptions): Promise<DeliveryOutcome> {
+  const name = PROVIDER_NAMES[status.provider];
+  if (!hook) return { status: 'dead', error: `the project is no longer linked to ${name}` };
+  if (!hook.statusToken) {
+    return { status: 'dead', error: `the project has no ${name} status token; set one with \`maestro hooks set ${status.provider} --status-token-env NAME\`` };
   }
+  const result = await post(commitStatusRequest(status, { statusToken: hook.statusToken, ...(hook.statusUrl ? { statusUrl: hook.statusUrl } : {}) }), options);
+  return outcomeIfStopped(options.signal, result) ?? decideStatusAttempt(status.provider, status.attempts, result, options.retry);
+}
 
-  private async attempt({ status, hook }: ClaimedCommitStatus): Promise<DeliveryOutcome> {
-    const name = PROVIDER_NAMES[status.provider];
-    if (!hook) return { status: 'dead', error: `the project is no longer linked to ${name}` };
-    if (!hook.statusToken) {
-      return { status: 'dead', error: `the project has no ${name} status token; set one with \`maestro hooks set ${status.provider} --status-token-env NAME\`` };
-    }
-    const result = await this.post(commitStatusRequest(status, { statusToken: hook.statusToken, ...(hook.statusUrl ? { statusUrl: hook.statusUrl } : {}) }));
-    // Cut off by stop(): not the provider's fault, so it goes back to the queue as it was.
-    if (this.abort.signal.aborted && result.statusCode === undefined) return { status: 'pending', retryInMs: 0, error: result.error ?? 'stopped' };
-    return decideStatusAttempt(status.provider, status.attempts, result, this.retry);
-  }
-
-  private async post(req: ReturnType<typeof commitStatusRequest>): Promise<StatusAttempt> {
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    try {
-      const response = await request(req.url, {
-        method: req.method,
-        headers: req.headers,
-        body: req.body,
-        signal: AbortSignal.any([timeout, this.abort.signal]),
-        headersTimeout: this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-      });
-      const retryAfter = response.headers['retry-after'];
-      const body = await readStart(response.body);
-      return { statusCode: response.statusCode, body, ...(typeof retryAfter === 'string' ? { retryAfter } : {}) };
-    } catch (error) {
-      if (timeout.aborted) return { error: `no answer within ${this.timeoutMs} ms` };
-      if (this.abort.signal.aborted) return { error: 'the sender stopped before an answer came' };
-      const err = error as { code?: string; cause?: { code?: string; message?: string } };
-      const code = err.cause?.code ?? err.code;
-      return { error: code ? `${code}: ${err.cause?.message ?? errorMessage(error)}` : errorMessage(error) };
-    }
-  }
-
-  private wakeIn(ms: number): void {
-    if (!this.running) return;
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      this.wake();
-    }, ms);
-    timer.unref();
-    this.timers.add(timer);
+async function post(req: ReturnType<typeof commitStatusRequest>, { timeoutMs, signal }: AttemptOptions): Promise<StatusAttempt> {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  try {
+    const response = await request(req.url, {
+      method: req.method,
+      headers: req.headers,
+      body: req.body,
+      signal: AbortSignal.any([timeout, signal]),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    const retryAfter = response.headers['retry-after'];
+    const body = await readStart(response.body);
+    return { statusCode: response.statusCode, body, ...(typeof retryAfter === 'string' ? { retryAfter } : {}) };
+  } catch (error) {
+    if (timeout.aborted) return { error: `no answer within ${timeoutMs} ms` };
+    if (signal.aborted) return { error: 'the sender stopped before an answer came' };
+    const err = error as { code?: string; cause?: { code?: string; message?: string } };
+    const code = err.cause?.code ?? err.code;
+    return { error: code ? `${code}: ${err.cause?.message ?? errorMessage(error)}` : errorMessage(error) };
   }
 }
 
