@@ -402,6 +402,84 @@ CREATE INDEX commit_statuses_due ON commit_statuses (next_attempt_at) WHERE stat
 ALTER TABLE deployments ADD COLUMN ref text;
 `;
 
+// Supply-chain evidence: each build's SBOM and vulnerability scan (cached by lockfile and advisories),
+// the server's signing keys (the private half encrypted with a key that never enters the database), the
+// attestations of each artifact (Sigstore bundles), policy waivers and every gate's decision.
+const SUPPLY_CHAIN = `
+CREATE TABLE sboms (
+  build_id text PRIMARY KEY CONSTRAINT sboms_build_fk REFERENCES builds (id) ON DELETE CASCADE,
+  artifact_digest text,
+  document jsonb NOT NULL,
+  complete boolean NOT NULL,
+  problems jsonb NOT NULL DEFAULT '[]'::jsonb,
+  lockfile_digest text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX sboms_by_artifact ON sboms (artifact_digest);
+
+CREATE TABLE vulnerability_scans (
+  build_id text PRIMARY KEY CONSTRAINT vulnerability_scans_build_fk REFERENCES builds (id) ON DELETE CASCADE,
+  status text NOT NULL CONSTRAINT vulnerability_scans_status_check CHECK (status IN ('complete', 'unavailable')),
+  result jsonb NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- A scan's findings for one set of components and one advisory set, reused by every build that has them.
+CREATE TABLE vulnerability_scan_cache (
+  key text PRIMARY KEY,
+  result jsonb NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE signing_keys (
+  id text PRIMARY KEY,
+  algorithm text NOT NULL,
+  public_key_pem text NOT NULL,
+  private_key_sealed text NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  retired_at timestamptz
+);
+CREATE UNIQUE INDEX signing_keys_active ON signing_keys ((true)) WHERE retired_at IS NULL;
+
+CREATE TABLE attestations (
+  id text PRIMARY KEY,
+  artifact_digest text NOT NULL,
+  build_id text CONSTRAINT attestations_build_fk REFERENCES builds (id) ON DELETE SET NULL,
+  predicate_type text NOT NULL,
+  key_id text NOT NULL,
+  bundle jsonb NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT attestations_subject_key UNIQUE (artifact_digest, predicate_type)
+);
+
+CREATE TABLE policy_waivers (
+  id text PRIMARY KEY,
+  project_id text NOT NULL CONSTRAINT policy_waivers_project_fk REFERENCES projects (id) ON DELETE CASCADE,
+  policy text NOT NULL,
+  artifact_digest text,
+  environment text,
+  waived_by text NOT NULL,
+  reason text NOT NULL,
+  expires_at timestamptz NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  revoked_at timestamptz
+);
+CREATE INDEX policy_waivers_by_project ON policy_waivers (project_id, policy);
+
+CREATE TABLE policy_evaluations (
+  id text PRIMARY KEY,
+  seq bigint GENERATED ALWAYS AS IDENTITY,
+  deployment_id text CONSTRAINT policy_evaluations_deployment_fk REFERENCES deployments (id) ON DELETE CASCADE,
+  project_id text NOT NULL,
+  environment text NOT NULL,
+  outcome text NOT NULL CONSTRAINT policy_evaluations_outcome_check CHECK (outcome IN ('allow', 'deny')),
+  results jsonb NOT NULL,
+  input jsonb NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX policy_evaluations_by_deployment ON policy_evaluations (deployment_id, seq);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL },
   { version: 2, name: 'pipelines and job queue', sql: PIPELINES },
@@ -409,4 +487,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'lifecycle events and webhooks', sql: LIFECYCLE_EVENTS },
   { version: 5, name: 'traffic shifts and rollout state', sql: TRAFFIC },
   { version: 6, name: 'git pushes, previews and commit statuses', sql: GIT },
+  { version: 7, name: 'supply-chain evidence and policies', sql: SUPPLY_CHAIN },
 ];
