@@ -64,4 +64,6 @@ export {
   type ClaimedCommitStatus,
   type CommitStatusesRepository,
 } from './repositories/commit-statuses.js';
+export type { AttestationsRepository, AttestationRecord, NewAttestation } from './repositories/attestations.js';
+export type { SigningKeysRepository, SigningKeyRecord, SigningKeyWithSecret, NewSigningKey } from './repositories/signing-keys.js';
 export type * from './types.js';

@@ -28,6 +28,8 @@ import { trafficRepository, type TrafficRepository } from './repositories/traffi
 import { hookDeliveriesRepository, projectHooksRepository, type HookDeliveriesRepository, type ProjectHooksRepository } from './repositories/project-hooks.js';
 import { commitStatusesRepository, type CommitStatusesRepository } from './repositories/commit-statuses.js';
 import { previewsRepository, type PreviewsRepository } from './repositories/previews.js';
+import { attestationsRepository, type AttestationsRepository } from './repositories/attestations.js';
+import { signingKeysRepository, type SigningKeysRepository } from './repositories/signing-keys.js';
 
 /** Everything Maestro remembers. Every step of a change is a record here, so any step can resume after a crash. */
 export interface Store {
@@ -76,6 +78,10 @@ export interface Store {
   commitStatuses: CommitStatusesRepository;
   /** Preview environments of branches and pull requests. */
   previews: PreviewsRepository;
+  /** Signed statements about artifacts (SLSA provenance, SBOMs) as Sigstore bundles. */
+  attestations: AttestationsRepository;
+  /** The server's signing keys; the private halves sealed under a master key kept outside the database. */
+  signingKeys: SigningKeysRepository;
 }
 
 function repositories(q: Queryable) {
@@ -105,6 +111,8 @@ function repositories(q: Queryable) {
     hookDeliveries: hookDeliveriesRepository(q),
     commitStatuses: commitStatusesRepository(q),
     previews: previewsRepository(q),
+    attestations: attestationsRepository(q),
+    signingKeys: signingKeysRepository(q),
   };
 }
 
