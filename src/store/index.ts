@@ -66,4 +66,10 @@ export {
 } from './repositories/commit-statuses.js';
 export type { AttestationsRepository, AttestationRecord, NewAttestation } from './repositories/attestations.js';
 export type { SigningKeysRepository, SigningKeyRecord, SigningKeyWithSecret, NewSigningKey } from './repositories/signing-keys.js';
+export {
+  VULNERABILITY_SCAN_STATUSES,
+  type VulnerabilityScanRecord,
+  type VulnerabilityScanStatus,
+  type VulnerabilityScansRepository,
+} from './repositories/vulnerability-scans.js';
 export type * from './types.js';

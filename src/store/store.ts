@@ -28,6 +28,7 @@ import { trafficRepository, type TrafficRepository } from './repositories/traffi
 import { hookDeliveriesRepository, projectHooksRepository, type HookDeliveriesRepository, type ProjectHooksRepository } from './repositories/project-hooks.js';
 import { commitStatusesRepository, type CommitStatusesRepository } from './repositories/commit-statuses.js';
 import { previewsRepository, type PreviewsRepository } from './repositories/previews.js';
+import { vulnerabilityScansRepository, type VulnerabilityScansRepository } from './repositories/vulnerability-scans.js';
 import { attestationsRepository, type AttestationsRepository } from './repositories/attestations.js';
 import { signingKeysRepository, type SigningKeysRepository } from './repositories/signing-keys.js';
 
@@ -78,6 +79,8 @@ export interface Store {
   commitStatuses: CommitStatusesRepository;
   /** Preview environments of branches and pull requests. */
   previews: PreviewsRepository;
+  /** Each build's vulnerability scan, and scan answers cached by components and advisories. */
+  vulnerabilityScans: VulnerabilityScansRepository;
   /** Signed statements about artifacts (SLSA provenance, SBOMs) as Sigstore bundles. */
   attestations: AttestationsRepository;
   /** The server's signing keys; the private halves sealed under a master key kept outside the database. */
@@ -111,6 +114,7 @@ function repositories(q: Queryable) {
     hookDeliveries: hookDeliveriesRepository(q),
     commitStatuses: commitStatusesRepository(q),
     previews: previewsRepository(q),
+    vulnerabilityScans: vulnerabilityScansRepository(q),
     attestations: attestationsRepository(q),
     signingKeys: signingKeysRepository(q),
   };
