@@ -26,6 +26,7 @@ import { GitIntake } from './git-intake.js';
 import { commitStatusHooks, previewPort } from './git-intake-wiring.js';
 import { PreviewSleeper } from './preview-sleep.js';
 import { requireEnvironment, requireProject, requireService, requireTarget } from './lookups.js';
+import { VulnerabilityScanner, type NpmBulkSourceOptions } from '../supply-chain/vulns/index.js';
 
 const HOUSEKEEPING_MS = 5 * 60_000;
 /** Expired previews go within this long of their expiry; half-finished destroys are completed as often. */
@@ -51,6 +52,10 @@ export interface ControlPlaneOptions extends DeployerOptions {
   webhooks?: Partial<Omit<WebhookDispatcherOptions, 'store' | 'logger' | 'bus'>>;
   /** Commit status delivery settings (timeouts, retry backoff). */
   commitStatuses?: Partial<Omit<CommitStatusSenderOptions, 'store' | 'logger'>>;
+  /** OSV advisories builds are scanned against: a folder of *.json, or osv.dev's all.zip, or a .tar.gz. */
+  advisories?: string;
+  /** Also ask npm's bulk advisory endpoint (an optional source unless `required`). */
+  npmAdvisories?: NpmBulkSourceOptions;
 }
 
 export interface DeploymentView {
@@ -114,6 +119,8 @@ export class ControlPlane {
   readonly intake: GitIntake;
   /** Idle previews sleep and wake on their next request. */
   readonly sleeper: PreviewSleeper;
+  /** Scans builds' components against the advisories; keeps each build's scan (`scanBuild`). */
+  readonly vulnerabilities: VulnerabilityScanner;
   private readonly locks = new KeyedLock();
   private onAgentChange = (): void => this.routes.schedule();
 
@@ -151,6 +158,12 @@ export class ControlPlane {
     this.retention = new ArtifactRetention(store, this.artifacts, options.releasesKept);
     this.previews = new PreviewManager({ store, effects: controlPlaneEffects(this), folders: paths, routerPort: options.routerPort, logger });
     this.sleeper = new PreviewSleeper({ store, runner: this.runner, routes: this.routes, logger });
+    this.vulnerabilities = new VulnerabilityScanner({
+      ...(options.advisories ? { advisories: options.advisories } : {}),
+      ...(options.npmAdvisories ? { npmRegistry: options.npmAdvisories } : {}),
+      store,
+      logger,
+    });
     this.intake = new GitIntake(this, previewPort(this.previews), changedServices, logger, commitStatusHooks(this.commitStatuses, logger));
     this.hookIntake = this.intake;
     const executor = new BuildExecutor({

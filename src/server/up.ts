@@ -44,6 +44,10 @@ export interface UpOptions {
   prometheusUrl?: string;
   /** Outgoing webhook delivery settings (timeouts, retry backoff). */
   webhooks?: ControlPlaneOptions['webhooks'];
+  /** OSV advisories builds are scanned against (`--advisories`, MAESTRO_ADVISORIES): a folder, an all.zip or a .tar.gz. */
+  advisories?: string;
+  /** Also ask npm's bulk advisory endpoint (`--npm-advisories`). */
+  npmAdvisories?: ControlPlaneOptions['npmAdvisories'];
   logger?: Logger;
   /** Told things a person starting Maestro must see once (the admin token). */
   announce?: (line: string) => void;
@@ -134,11 +138,18 @@ export async function startMaestro(options: UpOptions): Promise<RunningMaestro> 
       ...(options.diskCeilingBytes !== undefined ? { diskCeilingBytes: options.diskCeilingBytes } : {}),
       ...(options.prometheusUrl ? { prometheusUrl: options.prometheusUrl } : {}),
       ...(options.webhooks ? { webhooks: options.webhooks } : {}),
+      ...(options.advisories ? { advisories: options.advisories } : {}),
+      ...(options.npmAdvisories ? { npmAdvisories: options.npmAdvisories } : {}),
     });
     plane = started;
     await started.prepare();
     await recover(started, logger);
     started.startWork();
+    // Read the advisories now, so a wrong --advisories path shows in the log at start rather than at the first scan.
+    void started.vulnerabilities.advisoriesStatus().then((status) => {
+      if (status?.status === 'ok') logger.info({ path: status.path, advisories: status.advisories, problems: status.problemCount }, 'advisories loaded');
+      else if (status) logger.warn({ path: status.path, reason: status.reason }, 'advisories unavailable: vulnerability scans will say so');
+    });
 
     api = await buildApi({ plane: started, store, logger, maxUploadBytes: options.maxUploadBytes, version: maestroVersion(), pushReceiver: started.intake, ...(options.hookFetchProtocols ? { hookFetchProtocols: options.hookFetchProtocols } : {}) });
     await api.listen({ port: options.apiPort, host: options.host }).catch((error: NodeJS.ErrnoException) => {

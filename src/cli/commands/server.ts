@@ -29,6 +29,9 @@ interface UpFlags {
   requireSandbox?: boolean;
   cacheSize: string;
   diskCeiling?: string;
+  advisories?: string;
+  npmAdvisories?: string | boolean;
+  npmAdvisoriesRequired?: boolean;
   prometheusUrl?: string;
 }
 
@@ -72,6 +75,10 @@ export function upOptions(flags: UpFlags): UpOptions {
     sandbox: { mode: flags.requireSandbox ? 'require' : 'auto' },
     cacheMaxBytes: size(flags.cacheSize, '--cache-size'),
     ...(flags.diskCeiling ? { diskCeilingBytes: size(flags.diskCeiling, '--disk-ceiling') } : {}),
+    ...(flags.advisories ? { advisories: flags.advisories } : {}),
+    ...(flags.npmAdvisories || flags.npmAdvisoriesRequired
+      ? { npmAdvisories: { ...(typeof flags.npmAdvisories === 'string' ? { registry: flags.npmAdvisories } : {}), required: Boolean(flags.npmAdvisoriesRequired) } }
+      : {}),
     ...(flags.prometheusUrl ? { prometheusUrl: flags.prometheusUrl } : {}),
   };
 }
@@ -91,6 +98,9 @@ export function addServerOptions(command: Command): Command {
     .option('--require-sandbox', 'refuse to run builds when bubblewrap is not available (otherwise they run unsandboxed with a warning)')
     .option('--cache-size <size>', 'the build cache\'s size cap (least recently used entries are evicted)', '10Gi')
     .option('--disk-ceiling <size>', 'what the data directory may use; caches, then unused artifacts are evicted to stay under it')
+    .option('--advisories <path>', "OSV advisories to scan builds against: a folder of *.json, osv.dev's all.zip or a .tar.gz (env MAESTRO_ADVISORIES)", process.env.MAESTRO_ADVISORIES)
+    .option('--npm-advisories [registry]', "also ask the npm registry's bulk advisory endpoint (default https://registry.npmjs.org); a registry that cannot answer only marks itself")
+    .option('--npm-advisories-required', 'with --npm-advisories: a scan is unavailable when the registry cannot answer')
     .option('--prometheus-url <url>', 'a Prometheus-compatible query API for `prometheus:` checks in rollout analysis (env MAESTRO_PROMETHEUS_URL)', process.env.MAESTRO_PROMETHEUS_URL);
 }
 

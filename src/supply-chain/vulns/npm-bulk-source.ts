@@ -1,4 +1,4 @@
-import { errorMessage } from '../../common/index.js';
+import { MaestroError, errorMessage } from '../../common/index.js';
 import { bulkRequestBody, readBulkAnswer } from './npm-bulk.js';
 import { cacheKey, cachedAnswer, type AdvisorySource, type SourceAnswer, type SourceQuery } from './source.js';
 
@@ -22,9 +22,9 @@ export function bulkAdvisoryUrl(registry: string): string {
   try {
     base = new URL(registry);
   } catch {
-    throw new Error(`the npm registry ${JSON.stringify(registry)} is not a URL (e.g. ${DEFAULT_NPM_REGISTRY})`);
+    throw new MaestroError('validation_error', `the npm registry ${JSON.stringify(registry)} is not a URL (e.g. ${DEFAULT_NPM_REGISTRY})`);
   }
-  if (base.protocol !== 'https:' && base.protocol !== 'http:') throw new Error(`the npm registry ${registry} must be an http or https URL`);
+  if (base.protocol !== 'https:' && base.protocol !== 'http:') throw new MaestroError('validation_error', `the npm registry ${registry} must be an http or https URL`);
   if (!base.pathname.endsWith('/')) base.pathname += '/';
   return new URL(BULK_PATH, base).toString();
 }
