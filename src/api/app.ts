@@ -14,6 +14,7 @@ import { gitHostRoutes } from './routes/git-hosts.js';
 import { DEFAULT_FETCH_OPTIONS } from '../git-hosts/index.js';
 import { routerWakeRoutes } from './routes/router-wake.js';
 import { previewRoutes } from './routes/previews.js';
+import { sbomRoutes } from './routes/sboms.js';
 import { projectRoutes } from './routes/projects.js';
 import { serviceRoutes } from './routes/services.js';
 import { sourceRoutes } from './routes/sources.js';
@@ -54,6 +55,7 @@ export async function buildApi(context: ApiContext): Promise<FastifyInstance> {
   await app.register(remoteCacheRoutes(context));
   await app.register(eventRoutes(context));
   await app.register(previewRoutes(context));
+  await app.register(sbomRoutes(context));
   await app.register(routerWakeRoutes(context));
   await app.register(vulnerabilityRoutes({ store: context.store, scanner: () => context.plane.vulnerabilities }));
   await app.register(gitHostRoutes({ store: context.store, logger: context.logger, dataDir: context.plane.paths.root, intake: () => context.plane.hookIntake, ...(context.hookFetchProtocols ? { fetch: { ...DEFAULT_FETCH_OPTIONS, protocols: context.hookFetchProtocols } } : {}) }));

@@ -14,6 +14,7 @@ import { downCommand, runRouter, upCommand } from './commands/server.js';
 import { webhooksCommands } from './commands/webhooks.js';
 import { hooksCommands } from './commands/hooks.js';
 import { previewsCommands, projectSettingsCommands } from './commands/previews.js';
+import { sbomCommand } from './commands/sbom.js';
 import { vulnsCommands } from './commands/vulns.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -52,6 +53,7 @@ export function buildProgram(): Command {
     hooksCommands,
     previewsCommands,
     projectSettingsCommands,
+    sbomCommand,
     vulnsCommands,
   ]) {
     add(program);

@@ -72,4 +72,5 @@ export {
   type VulnerabilityScanStatus,
   type VulnerabilityScansRepository,
 } from './repositories/vulnerability-scans.js';
+export type { SbomRecord, SbomsRepository } from './repositories/sboms.js';
 export type * from './types.js';

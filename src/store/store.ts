@@ -28,6 +28,7 @@ import { trafficRepository, type TrafficRepository } from './repositories/traffi
 import { hookDeliveriesRepository, projectHooksRepository, type HookDeliveriesRepository, type ProjectHooksRepository } from './repositories/project-hooks.js';
 import { commitStatusesRepository, type CommitStatusesRepository } from './repositories/commit-statuses.js';
 import { previewsRepository, type PreviewsRepository } from './repositories/previews.js';
+import { sbomsRepository, type SbomsRepository } from './repositories/sboms.js';
 import { vulnerabilityScansRepository, type VulnerabilityScansRepository } from './repositories/vulnerability-scans.js';
 import { attestationsRepository, type AttestationsRepository } from './repositories/attestations.js';
 import { signingKeysRepository, type SigningKeysRepository } from './repositories/signing-keys.js';
@@ -79,6 +80,8 @@ export interface Store {
   commitStatuses: CommitStatusesRepository;
   /** Preview environments of branches and pull requests. */
   previews: PreviewsRepository;
+  /** Each build's SBOM (CycloneDX), also found by the artifact it describes. */
+  sboms: SbomsRepository;
   /** Each build's vulnerability scan, and scan answers cached by components and advisories. */
   vulnerabilityScans: VulnerabilityScansRepository;
   /** Signed statements about artifacts (SLSA provenance, SBOMs) as Sigstore bundles. */
@@ -114,6 +117,7 @@ function repositories(q: Queryable) {
     hookDeliveries: hookDeliveriesRepository(q),
     commitStatuses: commitStatusesRepository(q),
     previews: previewsRepository(q),
+    sboms: sbomsRepository(q),
     vulnerabilityScans: vulnerabilityScansRepository(q),
     attestations: attestationsRepository(q),
     signingKeys: signingKeysRepository(q),
