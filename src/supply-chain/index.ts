@@ -1,2 +1,3 @@
 /** Supply-chain evidence of builds: each part's public face. */
 export { VulnerabilityScanner, type VulnerabilityScannerOptions, type ScannedComponent, type VulnerabilityScanResult, type VulnerabilityFinding } from './vulns/index.js';
+export { attest, verifyArtifact, verifyBundle, openSigningKey, SLSA_PROVENANCE_V1, CYCLONEDX_BOM, MAESTRO_BUILDER_ID, type AttestInput, type AttestResult, type ProvenanceFacts, type SigningKey, type Expectations, type VerificationResult, type VerificationCheck } from './provenance/index.js';
