@@ -9,6 +9,7 @@ export const LIFECYCLE_EVENT_TYPES = [
   'deployment.succeeded',
   'deployment.failed',
   'deployment.rolled_back',
+  'policy.waived',
 ] as const;
 
 export type LifecycleEventType = (typeof LIFECYCLE_EVENT_TYPES)[number];

@@ -34,3 +34,15 @@ export {
 } from './strategy-schema.js';
 export { parsePercent, isDnsName, MAX_NAME_LENGTH } from './fields.js';
 export { manifestJsonSchema, manifestJsonSchemaText, MANIFEST_SCHEMA_ID } from './json-schema.js';
+export {
+  policySchema,
+  policiesSchema,
+  policyFileSchema,
+  POLICY_ACTIONS,
+  type PolicyAction,
+  type PolicySpec,
+  type PolicySpecInput,
+  type PolicyFile,
+} from './policy-schema.js';
+export { parsePolicyFile, type PolicyFileResult } from './policy-file.js';
+export { policyProblems } from './policy-checks.js';

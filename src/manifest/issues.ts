@@ -11,6 +11,8 @@ export interface RawProblem {
   message: string;
   /** Point at the mapping key (unknown or misspelt keys) rather than at its value. */
   target?: 'value' | 'key';
+  /** Point this many characters into a text value (a CEL expression's error), rather than at its start. */
+  within?: number;
 }
 
 export type Validation<T> = { ok: true; value: T } | { ok: false; problems: RawProblem[] };

@@ -3,6 +3,7 @@ import { validate, type RawProblem } from './issues.js';
 import { pathToString, sortProblems, type ManifestResult, type Problem } from './problems.js';
 import { manifestSchema } from './schema.js';
 import { manifestWarnings } from './warnings.js';
+import { policyProblems } from './policy-checks.js';
 import { readYaml, type LocatedMessage } from './yaml-source.js';
 
 /**
@@ -13,7 +14,7 @@ export function parseManifest(text: string, file: string): ManifestResult {
   const source = readYaml(text);
   const located = (raw: RawProblem): Problem => ({
     file,
-    ...source.locate(raw.path, raw.target),
+    ...source.locate(raw.path, raw.target, raw.within),
     path: pathToString(raw.path),
     message: raw.message,
   });
@@ -35,7 +36,7 @@ export function parseManifest(text: string, file: string): ManifestResult {
   }
 
   const validation = validate(manifestSchema, source.data);
-  const problems = [...(validation.ok ? [] : validation.problems), ...crossCheck(source.data)].map(located);
+  const problems = [...(validation.ok ? [] : validation.problems), ...crossCheck(source.data), ...policyProblems(source.data)].map(located);
   if (!validation.ok || problems.length > 0) return { ok: false, problems: sortProblems(problems) };
 
   const warnings = [...source.warnings.map(fromYaml), ...manifestWarnings(validation.value).map(located)];

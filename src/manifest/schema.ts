@@ -17,6 +17,7 @@ import {
   wholeNumber,
 } from './fields.js';
 import { strategySchema } from './strategy-schema.js';
+import { policiesSchema } from './policy-schema.js';
 import { describeValue } from './suggest.js';
 
 export const MANIFEST_VERSION = 1;
@@ -189,6 +190,7 @@ export const manifestSchema = z
       project: dnsName('project').describe('The project name; it appears in every address Maestro serves.'),
       services,
       environments,
+      policies: policiesSchema.optional(),
     },
     { error: expecting('a mapping with project and services') },
   )

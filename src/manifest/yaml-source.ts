@@ -21,8 +21,11 @@ export interface YamlSource {
   data: unknown;
   errors: LocatedMessage[];
   warnings: LocatedMessage[];
-  /** Where the node at `path` starts; `key` points at a mapping key instead of its value. */
-  locate(path: readonly PathSegment[], target?: 'value' | 'key'): Position;
+  /**
+   * Where the node at `path` starts; `key` points at a mapping key instead of its value. `within` points
+   * that many characters into a text value instead (quotes, escapes, indentation and folded lines allowed for).
+   */
+  locate(path: readonly PathSegment[], target?: 'value' | 'key', within?: number): Position;
 }
 
 /** Anchors may be reused this many times; more is the "billion laughs" blow-up, refused. */
@@ -55,8 +58,9 @@ export function readYaml(text: string): YamlSource {
     data,
     errors,
     warnings,
-    locate(path, target = 'value') {
-      return at(offsetOf(doc, path, target));
+    locate(path, target = 'value', within) {
+      const inside = within === undefined || target === 'key' ? undefined : offsetInside(text, nodeAt(doc, path), within);
+      return at(inside ?? offsetOf(doc, path, target));
     },
   };
 }
@@ -191,4 +195,52 @@ function get(value: unknown, key: string): unknown {
 
 function entries(value: unknown): [string, unknown][] {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.entries(value) : [];
+}
+
+/**
+ * The file offset of character `index` of a text scalar's value. The value and its source differ in
+ * blanks (indentation, folded line breaks), quotes and escapes, so the two are walked side by side by
+ * their non-blank characters. Undefined when the node is not a text scalar.
+ */
+function offsetInside(text: string, node: unknown, index: number): number | undefined {
+  if (!isScalar(node) || typeof node.value !== 'string' || !node.range) return undefined;
+  const value = node.value;
+  const [start, end] = node.range;
+  const raw = text.slice(start, end);
+  const blank = (c: string | undefined) => c !== undefined && /\s/.test(c);
+
+  // The k-th non-blank character of the value is the one wanted (the next one when index is a blank).
+  let wanted = 0;
+  for (let i = 0; i < Math.min(index, value.length); i += 1) if (!blank(value[i])) wanted += 1;
+
+  const double = node.type === 'QUOTE_DOUBLE';
+  const single = node.type === 'QUOTE_SINGLE';
+  let j = 0;
+  if (node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED') j = raw.includes('\n') ? raw.indexOf('\n') + 1 : raw.length;
+  else if (double || single) j = 1;
+  const stop = double || single ? raw.length - 1 : raw.length;
+
+  let seen = 0;
+  let after = j;
+  while (j < stop) {
+    const c = raw[j]!;
+    if (blank(c)) {
+      j += 1;
+      continue;
+    }
+    let width = 1;
+    let isBlank = false;
+    if (double && c === '\\') {
+      const next = raw[j + 1] ?? '';
+      width = next === 'x' ? 4 : next === 'u' ? 6 : next === 'U' ? 10 : 2;
+      isBlank = ' ntrvfLP_\n'.includes(next);
+    } else if (single && c === "'" && raw[j + 1] === "'") width = 2;
+    if (!isBlank) {
+      if (seen === wanted) return start + j;
+      seen += 1;
+      after = j + width;
+    }
+    j += width;
+  }
+  return start + after;
 }

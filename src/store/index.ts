@@ -73,4 +73,13 @@ export {
   type VulnerabilityScansRepository,
 } from './repositories/vulnerability-scans.js';
 export type { SbomRecord, SbomsRepository } from './repositories/sboms.js';
+export {
+  POLICY_OUTCOMES,
+  type PolicyWaiver,
+  type NewPolicyWaiver,
+  type PolicyWaiversRepository,
+  type PolicyEvaluationRecord,
+  type NewPolicyEvaluation,
+  type PolicyEvaluationsRepository,
+} from './repositories/policies.js';
 export type * from './types.js';

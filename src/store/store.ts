@@ -28,6 +28,7 @@ import { trafficRepository, type TrafficRepository } from './repositories/traffi
 import { hookDeliveriesRepository, projectHooksRepository, type HookDeliveriesRepository, type ProjectHooksRepository } from './repositories/project-hooks.js';
 import { commitStatusesRepository, type CommitStatusesRepository } from './repositories/commit-statuses.js';
 import { previewsRepository, type PreviewsRepository } from './repositories/previews.js';
+import { policyEvaluationsRepository, policyWaiversRepository, type PolicyEvaluationsRepository, type PolicyWaiversRepository } from './repositories/policies.js';
 import { sbomsRepository, type SbomsRepository } from './repositories/sboms.js';
 import { vulnerabilityScansRepository, type VulnerabilityScansRepository } from './repositories/vulnerability-scans.js';
 import { attestationsRepository, type AttestationsRepository } from './repositories/attestations.js';
@@ -80,6 +81,10 @@ export interface Store {
   commitStatuses: CommitStatusesRepository;
   /** Preview environments of branches and pull requests. */
   previews: PreviewsRepository;
+  /** People's exceptions to a policy: for one artifact, or until a time. */
+  policyWaivers: PolicyWaiversRepository;
+  /** Each policy gate's decision, with its results and the input it read. */
+  policyEvaluations: PolicyEvaluationsRepository;
   /** Each build's SBOM (CycloneDX), also found by the artifact it describes. */
   sboms: SbomsRepository;
   /** Each build's vulnerability scan, and scan answers cached by components and advisories. */
@@ -117,6 +122,8 @@ function repositories(q: Queryable) {
     hookDeliveries: hookDeliveriesRepository(q),
     commitStatuses: commitStatusesRepository(q),
     previews: previewsRepository(q),
+    policyWaivers: policyWaiversRepository(q),
+    policyEvaluations: policyEvaluationsRepository(q),
     sboms: sbomsRepository(q),
     vulnerabilityScans: vulnerabilityScansRepository(q),
     attestations: attestationsRepository(q),
