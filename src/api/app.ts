@@ -18,6 +18,7 @@ import { sbomRoutes } from './routes/sboms.js';
 import { projectRoutes } from './routes/projects.js';
 import { serviceRoutes } from './routes/services.js';
 import { sourceRoutes } from './routes/sources.js';
+import { attestationRoutes } from './routes/attestations.js';
 import { vulnerabilityRoutes } from './routes/vulnerabilities.js';
 
 /** The control plane's REST API: routes by resource, schemas in zod, OpenAPI from the same schemas. */
@@ -57,6 +58,7 @@ export async function buildApi(context: ApiContext): Promise<FastifyInstance> {
   await app.register(previewRoutes(context));
   await app.register(sbomRoutes(context));
   await app.register(routerWakeRoutes(context));
+  await app.register(attestationRoutes(context));
   await app.register(vulnerabilityRoutes({ store: context.store, scanner: () => context.plane.vulnerabilities }));
   await app.register(gitHostRoutes({ store: context.store, logger: context.logger, dataDir: context.plane.paths.root, intake: () => context.plane.hookIntake, ...(context.hookFetchProtocols ? { fetch: { ...DEFAULT_FETCH_OPTIONS, protocols: context.hookFetchProtocols } } : {}) }));
   await app.register(gitHttpBackend({ store: context.store, dataDir: context.plane.paths.root, logger: context.logger, receiver: context.pushReceiver }));

@@ -14,6 +14,7 @@ import { downCommand, runRouter, upCommand } from './commands/server.js';
 import { webhooksCommands } from './commands/webhooks.js';
 import { hooksCommands } from './commands/hooks.js';
 import { previewsCommands, projectSettingsCommands } from './commands/previews.js';
+import { verifyCommand } from './commands/verify.js';
 import { sbomCommand } from './commands/sbom.js';
 import { vulnsCommands } from './commands/vulns.js';
 
@@ -53,6 +54,7 @@ export function buildProgram(): Command {
     hooksCommands,
     previewsCommands,
     projectSettingsCommands,
+    verifyCommand,
     sbomCommand,
     vulnsCommands,
   ]) {
