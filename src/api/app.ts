@@ -15,6 +15,7 @@ import { DEFAULT_FETCH_OPTIONS } from '../git-hosts/index.js';
 import { routerWakeRoutes } from './routes/router-wake.js';
 import { previewRoutes } from './routes/previews.js';
 import { sbomRoutes } from './routes/sboms.js';
+import { policyRoutes } from './routes/policies.js';
 import { projectRoutes } from './routes/projects.js';
 import { serviceRoutes } from './routes/services.js';
 import { sourceRoutes } from './routes/sources.js';
@@ -57,6 +58,7 @@ export async function buildApi(context: ApiContext): Promise<FastifyInstance> {
   await app.register(eventRoutes(context));
   await app.register(previewRoutes(context));
   await app.register(sbomRoutes(context));
+  await app.register(policyRoutes(context));
   await app.register(routerWakeRoutes(context));
   await app.register(attestationRoutes(context));
   await app.register(vulnerabilityRoutes({ store: context.store, scanner: () => context.plane.vulnerabilities }));

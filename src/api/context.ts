@@ -1,4 +1,5 @@
 import type { Logger } from '../common/index.js';
+import type { OrganisationPolicies } from '../policy/index.js';
 import type { PushReceiver } from '../git/index.js';
 import type { ControlPlane } from '../server/control-plane.js';
 import type { Store } from '../store/index.js';
@@ -14,4 +15,6 @@ export interface ApiContext {
   pushReceiver?: PushReceiver;
   /** URL schemes a provider delivery's clone URL may use; https and http when absent. */
   hookFetchProtocols?: string[];
+  /** The organisation's policies and the defaults (`maestro up --policies`); the defaults alone when absent. */
+  policies?: OrganisationPolicies;
 }

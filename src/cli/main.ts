@@ -17,6 +17,7 @@ import { previewsCommands, projectSettingsCommands } from './commands/previews.j
 import { verifyCommand } from './commands/verify.js';
 import { sbomCommand } from './commands/sbom.js';
 import { vulnsCommands } from './commands/vulns.js';
+import { policyCommands } from './commands/policy.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
@@ -57,6 +58,7 @@ export function buildProgram(): Command {
     verifyCommand,
     sbomCommand,
     vulnsCommands,
+    policyCommands,
   ]) {
     add(program);
   }

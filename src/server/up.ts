@@ -7,6 +7,7 @@ import { MaestroError, createLogger, errorMessage, type Logger } from '../common
 import { generateToken, hashToken } from '../identity/index.js';
 import { Agent } from '../runtime/index.js';
 import { openStore, type Store } from '../store/index.js';
+import { loadOrganisationPolicies, type OrganisationPolicies } from '../policy/index.js';
 import { ControlPlane, type ControlPlaneOptions } from './control-plane.js';
 import { dataPaths, type DataPaths } from './paths.js';
 import { isAlive } from './process-util.js';
@@ -48,6 +49,8 @@ export interface UpOptions {
   advisories?: string;
   /** Also ask npm's bulk advisory endpoint (`--npm-advisories`). */
   npmAdvisories?: ControlPlaneOptions['npmAdvisories'];
+  /** A folder of organisation policy files (.yml); without it the default policies apply alone. */
+  policiesDir?: string;
   logger?: Logger;
   /** Told things a person starting Maestro must see once (the admin token). */
   announce?: (line: string) => void;
@@ -63,6 +66,8 @@ export interface RunningMaestro {
   store: Store;
   /** The admin token when this start created it (printed once), else undefined. */
   createdAdminToken?: string;
+  /** The organisation's policies (from `policiesDir`) with the defaults: what every release is gated on. */
+  policies: OrganisationPolicies;
   /** Stop the control plane; with `stopApps` also the router and every replica (a clean `maestro down`). */
   stop(options: { stopApps: boolean }): Promise<void>;
 }
@@ -116,6 +121,8 @@ export async function startMaestro(options: UpOptions): Promise<RunningMaestro> 
     throw new MaestroError('conflict', `Maestro is already running for ${paths.root} (pid ${running.pid}, API on port ${running.apiPort}); stop it with \`maestro down\``);
   }
   const logger = options.logger ?? createLogger({ name: 'maestro' });
+  // Read first: a broken policy file stops the start before anything runs, with every problem in it.
+  const policies = await loadOrganisationPolicies(options.policiesDir);
   const store = await openStore({ dataDir: paths.root, ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}) });
   let router: RunningRouter | undefined;
   let api: FastifyInstance | undefined;
@@ -151,7 +158,7 @@ export async function startMaestro(options: UpOptions): Promise<RunningMaestro> 
       else if (status) logger.warn({ path: status.path, reason: status.reason }, 'advisories unavailable: vulnerability scans will say so');
     });
 
-    api = await buildApi({ plane: started, store, logger, maxUploadBytes: options.maxUploadBytes, version: maestroVersion(), pushReceiver: started.intake, ...(options.hookFetchProtocols ? { hookFetchProtocols: options.hookFetchProtocols } : {}) });
+    api = await buildApi({ plane: started, store, logger, maxUploadBytes: options.maxUploadBytes, version: maestroVersion(), pushReceiver: started.intake, policies, ...(options.hookFetchProtocols ? { hookFetchProtocols: options.hookFetchProtocols } : {}) });
     await api.listen({ port: options.apiPort, host: options.host }).catch((error: NodeJS.ErrnoException) => {
       throw error.code === 'EADDRINUSE'
         ? new MaestroError('conflict', `the API port ${options.apiPort} is already in use; choose another with --api-port`)
@@ -177,6 +184,7 @@ export async function startMaestro(options: UpOptions): Promise<RunningMaestro> 
       paths,
       plane: started,
       store,
+      policies,
       ...(createdAdminToken ? { createdAdminToken } : {}),
       async stop({ stopApps }) {
         if (stopped) return;

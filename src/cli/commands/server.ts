@@ -33,6 +33,7 @@ interface UpFlags {
   npmAdvisories?: string | boolean;
   npmAdvisoriesRequired?: boolean;
   prometheusUrl?: string;
+  policies?: string;
 }
 
 function size(value: string, flag: string): number {
@@ -80,6 +81,7 @@ export function upOptions(flags: UpFlags): UpOptions {
       ? { npmAdvisories: { ...(typeof flags.npmAdvisories === 'string' ? { registry: flags.npmAdvisories } : {}), required: Boolean(flags.npmAdvisoriesRequired) } }
       : {}),
     ...(flags.prometheusUrl ? { prometheusUrl: flags.prometheusUrl } : {}),
+    ...(flags.policies ? { policiesDir: flags.policies } : {}),
   };
 }
 
@@ -101,7 +103,8 @@ export function addServerOptions(command: Command): Command {
     .option('--advisories <path>', "OSV advisories to scan builds against: a folder of *.json, osv.dev's all.zip or a .tar.gz (env MAESTRO_ADVISORIES)", process.env.MAESTRO_ADVISORIES)
     .option('--npm-advisories [registry]', "also ask the npm registry's bulk advisory endpoint (default https://registry.npmjs.org); a registry that cannot answer only marks itself")
     .option('--npm-advisories-required', 'with --npm-advisories: a scan is unavailable when the registry cannot answer')
-    .option('--prometheus-url <url>', 'a Prometheus-compatible query API for `prometheus:` checks in rollout analysis (env MAESTRO_PROMETHEUS_URL)', process.env.MAESTRO_PROMETHEUS_URL);
+    .option('--prometheus-url <url>', 'a Prometheus-compatible query API for `prometheus:` checks in rollout analysis (env MAESTRO_PROMETHEUS_URL)', process.env.MAESTRO_PROMETHEUS_URL)
+    .option('--policies <dir>', "a folder of organisation policy files (.yml) every release is gated on, beside Maestro's defaults (env MAESTRO_POLICIES)", process.env.MAESTRO_POLICIES);
 }
 
 export function announce(running: RunningMaestro): void {
@@ -109,6 +112,7 @@ export function announce(running: RunningMaestro): void {
     `Maestro is up (data in ${running.paths.root})`,
     `  API      ${running.apiUrl}`,
     `  apps     http://<service>.<environment>.<project>.localhost:${running.routerPort}/`,
+    `  policies ${running.policies.policies.length} checked before each rollout (${running.policies.files.length === 0 ? "Maestro's defaults" : `from ${running.policies.files.length} organisation file${running.policies.files.length === 1 ? '' : 's'}${running.policies.defaultsDropped ? '' : ' and the defaults'}`})`,
   ];
   if (running.createdAdminToken) {
     lines.push(
