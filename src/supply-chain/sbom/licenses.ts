@@ -66,7 +66,26 @@ export function spdxExpression(text: string): string | undefined {
     return true;
   };
   if (!expression() || position !== tokens.length) return undefined;
-  return out.join(' ').replace(/\( /g, '(').replace(/ \)/g, ')');
+  return withoutOuterParentheses(out.join(' ').replace(/\( /g, '(').replace(/ \)/g, ')'));
+}
+
+/** `(MIT OR Apache-2.0)` says no more than `MIT OR Apache-2.0`. */
+function withoutOuterParentheses(expression: string): string {
+  let text = expression;
+  while (text.startsWith('(') && text.endsWith(')')) {
+    let depth = 0;
+    let closesAtEnd = true;
+    for (let index = 0; index < text.length - 1; index += 1) {
+      depth += text[index] === '(' ? 1 : text[index] === ')' ? -1 : 0;
+      if (depth === 0) {
+        closesAtEnd = false;
+        break;
+      }
+    }
+    if (!closesAtEnd) break;
+    text = text.slice(1, -1);
+  }
+  return text;
 }
 
 /**

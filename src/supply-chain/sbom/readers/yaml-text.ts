@@ -1,14 +1,17 @@
 /** YAML lockfiles (pnpm, yarn berry) parsed with the line of the first error. */
-import { parse, YAMLParseError } from 'yaml';
+import { parseDocument } from 'yaml';
 import type { Problem } from '../model.js';
+import { lineAt } from '../text-position.js';
 
 export function parseYamlLockfile(text: string, file: string): { value: unknown } | { problem: Problem } {
   try {
-    // Lockfiles repeat anchors rarely but are big: no alias expansion limit beyond the default, no warnings.
-    return { value: parse(text, { logLevel: 'silent', uniqueKeys: false }) };
+    // Lockfiles may repeat keys in odd corners; errors still count, warnings do not.
+    const document = parseDocument(text, { uniqueKeys: false, prettyErrors: false });
+    const error = document.errors[0];
+    if (!error) return { value: document.toJS({ maxAliasCount: -1 }) };
+    const line = lineAt(text, error.pos[0]);
+    return { problem: { file, ...(line === undefined ? {} : { line }), message: `is not valid YAML (${error.message.split('\n')[0]}); it could not be read` } };
   } catch (error) {
-    const line = error instanceof YAMLParseError ? error.linePos?.[0]?.line : undefined;
-    const reason = (error as Error).message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    return { problem: { file, ...(line === undefined ? {} : { line }), message: `is not valid YAML (${reason}); it could not be read` } };
+    return { problem: { file, message: `is not valid YAML (${(error as Error).message.split('\n')[0]}); it could not be read` } };
   }
 }
