@@ -1,5 +1,7 @@
-import { open as openFile, opendir, readFile, stat } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { opendir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import { crc32, inflateRawSync } from 'node:zlib';
 import { list as listTar } from 'tar';
 import yauzl from 'yauzl';
 import { MaestroError, errorMessage } from '../../common/index.js';
@@ -22,7 +24,14 @@ export interface AdvisoryFileVisitor {
 
 /** One advisory is a few kilobytes; anything past this is not one (and would only fill memory). */
 export const MAX_ADVISORY_BYTES = 16 * 1024 * 1024;
-const READ_CONCURRENCY = 32;
+/**
+ * Files read per turn of the event loop. Reading synchronously in small batches is several times faster
+ * than one promise per file (200,000 advisories: ~3 s instead of ~30 s here) and still leaves the control
+ * plane answering between batches.
+ */
+const FILES_PER_BATCH = 256;
+/** An archive up to this size is read into memory first: unpacking from memory is ~15x faster than entry by entry from the file. */
+const ZIP_IN_MEMORY_BYTES = 1024 ** 3;
 
 export async function locateAdvisories(path: string): Promise<AdvisoryLocation> {
   const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
@@ -49,12 +58,16 @@ export async function locationStamp(location: AdvisoryLocation, directories: rea
 }
 
 /** Visits every *.json file; for a folder, also says which folders it went through (for locationStamp). */
-export async function readAdvisoryFiles(location: AdvisoryLocation, visitor: AdvisoryFileVisitor): Promise<{ directories: string[] }> {
+export async function readAdvisoryFiles(
+  location: AdvisoryLocation,
+  visitor: AdvisoryFileVisitor,
+  options: { zipInMemoryBytes?: number } = {},
+): Promise<{ directories: string[] }> {
   switch (location.kind) {
     case 'directory':
       return readDirectory(location.path, visitor);
     case 'zip':
-      await readZip(location.path, visitor);
+      await readZip(location.path, visitor, options.zipInMemoryBytes ?? ZIP_IN_MEMORY_BYTES);
       return { directories: [] };
     case 'tar':
       await readTar(location.path, visitor);
@@ -79,33 +92,36 @@ async function readDirectory(root: string, visitor: AdvisoryFileVisitor): Promis
     }
   };
   await walk(root);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < files.length) {
-      const path = files[next++]!;
+  for (let start = 0; start < files.length; start += FILES_PER_BATCH) {
+    if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+    for (const path of files.slice(start, start + FILES_PER_BATCH)) {
       const name = relative(root, path).split(sep).join('/');
       try {
-        const handle = await openFile(path, 'r');
+        const fd = openSync(path, 'r');
         try {
-          const size = (await handle.stat()).size;
+          const size = fstatSync(fd).size;
           if (size > MAX_ADVISORY_BYTES) visitor.problem(name, `${size} bytes is too large for one advisory; skipped`);
-          else visitor.file(name, await readFile(handle));
+          else visitor.file(name, readFileSync(fd));
         } finally {
-          await handle.close();
+          closeSync(fd);
         }
       } catch (error) {
         visitor.problem(name, `cannot read it: ${errorMessage(error)}`);
       }
     }
-  };
-  await Promise.all(Array.from({ length: READ_CONCURRENCY }, worker));
+  }
   return { directories: directories.sort() };
 }
 
-async function readZip(path: string, visitor: AdvisoryFileVisitor): Promise<void> {
-  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-    yauzl.open(path, { lazyEntries: true, autoClose: false }, (error, file) => (error || !file ? reject(zipError(path, error)) : resolve(file))),
-  );
+async function readZip(path: string, visitor: AdvisoryFileVisitor, inMemoryBytes: number): Promise<void> {
+  const size = (await stat(path)).size;
+  // yauzl reads the central directory (zip64 included); from memory, entries are unpacked here directly.
+  const bytes = size <= inMemoryBytes ? await readFile(path) : undefined;
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => {
+    const opened = (error: Error | null, file?: yauzl.ZipFile): void => (error || !file ? reject(zipError(path, error)) : resolve(file));
+    if (bytes) yauzl.fromBuffer(bytes, { lazyEntries: true }, opened);
+    else yauzl.open(path, { lazyEntries: true, autoClose: false }, opened);
+  });
   try {
     for (;;) {
       const entry = await nextZipEntry(zip, path);
@@ -116,7 +132,7 @@ async function readZip(path: string, visitor: AdvisoryFileVisitor): Promise<void
         continue;
       }
       try {
-        visitor.file(entry.fileName, await readZipEntry(zip, entry));
+        visitor.file(entry.fileName, bytes ? unpackFromMemory(bytes, entry) : await readZipEntry(zip, entry));
       } catch (error) {
         visitor.problem(entry.fileName, `cannot unpack it: ${errorMessage(error)}`);
       }
@@ -124,6 +140,22 @@ async function readZip(path: string, visitor: AdvisoryFileVisitor): Promise<void
   } finally {
     zip.close();
   }
+}
+
+/** An entry's bytes from an archive in memory: its local header, then stored or deflated data, checked against its CRC. */
+function unpackFromMemory(archive: Buffer, entry: yauzl.Entry): Buffer {
+  if (entry.isEncrypted()) throw new Error('it is encrypted');
+  const at = entry.relativeOffsetOfLocalHeader;
+  if (at + 30 > archive.length || archive.readUInt32LE(at) !== 0x04034b50) throw new Error('its local header is missing');
+  const start = at + 30 + archive.readUInt16LE(at + 26) + archive.readUInt16LE(at + 28);
+  const data = archive.subarray(start, start + entry.compressedSize);
+  if (data.length !== entry.compressedSize) throw new Error('the archive ends inside it');
+  let content: Buffer;
+  if (entry.compressionMethod === 0) content = data;
+  else if (entry.compressionMethod === 8) content = inflateRawSync(data, { maxOutputLength: MAX_ADVISORY_BYTES });
+  else throw new Error(`compression method ${entry.compressionMethod} is not supported (only stored and deflate)`);
+  if (content.length !== entry.uncompressedSize || crc32(content) !== entry.crc32) throw new Error('its content does not match its checksum');
+  return content;
 }
 
 function zipError(path: string, error: Error | null): MaestroError {
@@ -150,7 +182,12 @@ function readZipEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<Buffer> {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('error', reject);
-      stream.on('end', () => resolve(Buffer.concat(chunks)));
+      stream.on('end', () => {
+        const content = Buffer.concat(chunks);
+        // yauzl checks sizes, not checksums.
+        if (crc32(content) !== entry.crc32) reject(new Error('its content does not match its checksum'));
+        else resolve(content);
+      });
     });
   });
 }

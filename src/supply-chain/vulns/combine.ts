@@ -81,16 +81,18 @@ const SEVERITY_RANK = Object.fromEntries(SEVERITIES.map((severity, rank) => [sev
 
 function mergeFindings(all: readonly VulnerabilityFinding[]): VulnerabilityFinding[] {
   const merged: VulnerabilityFinding[] = [];
+  // Findings by package version, so each one is compared only with those of its own package.
+  const bySubject = new Map<string, VulnerabilityFinding[]>();
   for (const finding of all) {
     const names = new Set([finding.id, ...finding.aliases]);
     const subject = `${packageKey(finding.package.ecosystem, finding.package.name)}@${finding.package.version}`;
-    const same = merged.find(
-      (other) =>
-        `${packageKey(other.package.ecosystem, other.package.name)}@${other.package.version}` === subject &&
-        [other.id, ...other.aliases].some((name) => names.has(name)),
-    );
+    const siblings = bySubject.get(subject) ?? [];
+    const same = siblings.find((other) => [other.id, ...other.aliases].some((name) => names.has(name)));
     if (!same) {
-      merged.push({ ...finding, aliases: [...finding.aliases], fixedVersions: [...finding.fixedVersions], sources: [...finding.sources] });
+      const copy = { ...finding, aliases: [...finding.aliases], fixedVersions: [...finding.fixedVersions], sources: [...finding.sources] };
+      merged.push(copy);
+      siblings.push(copy);
+      bySubject.set(subject, siblings);
       continue;
     }
     // The first source's words stand; the other adds what it knows.

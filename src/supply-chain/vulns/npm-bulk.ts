@@ -17,7 +17,13 @@ export function bulkRequestBody(components: readonly ScannedComponent[]): Record
   return body;
 }
 
-const NPM_SEVERITY: Record<string, Severity> = { critical: 'critical', high: 'high', moderate: 'medium', low: 'low', info: 'low' };
+const NPM_SEVERITY = new Map<string, Severity>([
+  ['critical', 'critical'],
+  ['high', 'high'],
+  ['moderate', 'medium'],
+  ['low', 'low'],
+  ['info', 'low'],
+]);
 
 export type BulkReading =
   | { ok: true; findings: VulnerabilityFinding[]; unscanned: UnscannedComponent[]; problems: string[] }
@@ -87,7 +93,7 @@ function readAdvisory(item: unknown): BulkAdvisory | string {
   return {
     id: ghsa ?? `NPM-${String(id)}`,
     title: typeof title === 'string' ? title : '',
-    severity: (typeof severity === 'string' && NPM_SEVERITY[severity.toLowerCase()]) || 'unknown',
+    severity: (typeof severity === 'string' && NPM_SEVERITY.get(severity.toLowerCase())) || 'unknown',
     range,
     ...(typeof url === 'string' ? { url } : {}),
     ...(vector && typeof vector.vectorString === 'string' && typeof vector.score === 'number' && vector.score > 0

@@ -44,7 +44,13 @@ export type ReadAdvisory =
   | { kind: 'problem'; message: string };
 
 // GitHub's ratings; MODERATE is CVSS's medium.
-const GITHUB_SEVERITY: Record<string, Severity> = { LOW: 'low', MODERATE: 'medium', MEDIUM: 'medium', HIGH: 'high', CRITICAL: 'critical' };
+const GITHUB_SEVERITY = new Map<string, Severity>([
+  ['LOW', 'low'],
+  ['MODERATE', 'medium'],
+  ['MEDIUM', 'medium'],
+  ['HIGH', 'high'],
+  ['CRITICAL', 'critical'],
+]);
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : []);
@@ -66,7 +72,7 @@ export function readOsvAdvisory(document: unknown): ReadAdvisory {
 
   const cvss = cvssOf(document);
   const rated = isObject(document.database_specific) && typeof document.database_specific.severity === 'string'
-    ? GITHUB_SEVERITY[document.database_specific.severity.toUpperCase()]
+    ? GITHUB_SEVERITY.get(document.database_specific.severity.toUpperCase())
     : undefined;
   return {
     kind: 'advisory',

@@ -10,6 +10,7 @@ import {
   type VulnerabilityScanResult,
 } from '../../../src/supply-chain/vulns/index.js';
 import { memoryScanCache } from '../../../src/supply-chain/vulns/source.js';
+import { readAdvisoryFiles } from '../../../src/supply-chain/vulns/advisory-files.js';
 import { SHARED_OSV, component, copyOfSharedOsv, hasZip, run, tempDir } from './fixtures.js';
 
 const scanner = new VulnerabilityScanner({ advisories: SHARED_OSV });
@@ -234,5 +235,33 @@ describe('advisory locations', () => {
     // ...until a reload, whose new digest means the cached answer is not used.
     await source.reload();
     expect(await source.query(query)).toMatchObject({ cached: false, findings: [{ fixedVersions: ['1.0.1'] }] });
+  });
+});
+
+describe('zip archives, entry by entry', () => {
+  let dir: { path: string; remove(): Promise<void> };
+  beforeAll(async () => {
+    dir = await tempDir('maestro-osv-zip-');
+  });
+  afterAll(async () => dir?.remove());
+
+  it.skipIf(!hasZip)('a damaged entry is skipped as a problem, read from memory or streamed from the file; the others load', async () => {
+    const zip = join(dir.path, 'stored.zip');
+    // Stored (not deflated), so a byte of an advisory can be changed in place and only its checksum notices.
+    run('zip', ['-q0r', zip, 'npm', 'pypi', 'go'], SHARED_OSV);
+    const bytes = await readFile(zip);
+    const marker = Buffer.from('"summary": "Command Injection in lodash"');
+    const at = bytes.indexOf(marker);
+    expect(at).toBeGreaterThan(0);
+    bytes[at + 13] = 'K'.charCodeAt(0);
+    await writeFile(zip, bytes);
+
+    for (const zipInMemoryBytes of [Number.MAX_SAFE_INTEGER, 0]) {
+      const files: string[] = [];
+      const problems: string[] = [];
+      await readAdvisoryFiles({ kind: 'zip', path: zip }, { file: (name) => files.push(name), problem: (name, message) => problems.push(`${name}: ${message}`) }, { zipInMemoryBytes });
+      expect(files, `in memory up to ${zipInMemoryBytes}`).toHaveLength(66);
+      expect(problems).toEqual([expect.stringMatching(/^npm\/GHSA-35jh-r3h4-6jhm\.json: cannot unpack it: /)]);
+    }
   });
 });
