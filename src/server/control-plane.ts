@@ -32,6 +32,7 @@ const HOUSEKEEPING_MS = 5 * 60_000;
 /** Expired previews go within this long of their expiry; half-finished destroys are completed as often. */
 const PREVIEW_HOUSEKEEPING_MS = 30_000;
 const DEFAULT_ARTIFACT_MAX_AGE_MS = 7 * 24 * 3_600_000;
+const SCAN_CACHE_MAX_AGE_MS = 7 * 24 * 3_600_000;
 
 export interface ControlPlaneOptions extends DeployerOptions {
   /** The router's public port, for the URLs Maestro reports. */
@@ -222,6 +223,8 @@ export class ControlPlane {
   async tidy(): Promise<void> {
     try {
       await this.retention.sweep(this.options.artifactMaxAgeMs ?? DEFAULT_ARTIFACT_MAX_AGE_MS);
+      // Cached scan answers name advisory sets that reloads have since replaced; a week's worth is plenty to reuse.
+      await this.store.vulnerabilityScans.pruneCache(new Date(Date.now() - SCAN_CACHE_MAX_AGE_MS));
       if (this.options.diskCeilingBytes !== undefined) {
         const report = await enforceDiskCeiling({
           dataDir: this.paths.root,

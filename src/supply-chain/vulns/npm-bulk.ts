@@ -43,6 +43,10 @@ export function readBulkAnswer(answer: unknown, components: readonly ScannedComp
       unscanned.push({ package: component, reason: "npm's registry only knows npm packages" });
       continue;
     }
+    if (semver.valid(component.version, { loose: true }) === null) {
+      unscanned.push({ package: component, reason: `version ${JSON.stringify(component.version)} is not a semver version, so advisory ranges cannot be judged` });
+      continue;
+    }
     const advisories = report[component.name];
     if (advisories === undefined) continue;
     if (!Array.isArray(advisories)) {

@@ -57,6 +57,9 @@ describe('vulnerability scans through the API and the CLI', () => {
     expect(scan.unscanned).toEqual([{ package: component('npm', 'my-lib', 'github:me/my-lib#1a2b3c'), reason: expect.stringMatching(/is not a valid npm \(semver\) version/) }]);
     expect(scan.sources).toEqual([expect.objectContaining({ name: 'osv', status: 'ok', required: true, advisories: 67 })]);
 
+    const openapi = await api('GET', '/v1/openapi.json');
+    expect(Object.keys(openapi.body.paths as object)).toEqual(expect.arrayContaining(['/v1/builds/{id}/vulnerabilities', '/v1/advisories', '/v1/advisories/reload']));
+
     expect(await api('GET', '/v1/builds/bld_nope/vulnerabilities')).toMatchObject({ status: 404, body: { error: { code: 'not_found', message: expect.stringContaining('no build bld_nope') } } });
     const unscanned = await newBuild('vulns-unscanned');
     expect(await api('GET', `/v1/builds/${unscanned}/vulnerabilities`)).toMatchObject({ status: 404, body: { error: { message: expect.stringContaining('has no vulnerability scan yet') } } });

@@ -79,9 +79,14 @@ describe("npm's bulk advisory endpoint as an optional second source", () => {
 
   it('a real-shaped answer: versions filtered by each range, the same advisory from both sources is one finding', async () => {
     handler = (_request, _body, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(LODASH_ANSWER));
-    const result = await scannerWith().scan([component('npm', 'lodash', '4.17.20'), component('npm', 'lodash', '4.17.20'), component('PyPI', 'jinja2', '3.1.4')]);
+    const result = await scannerWith().scan([
+      component('npm', 'lodash', '4.17.20'),
+      component('npm', 'lodash', '4.17.20'),
+      component('PyPI', 'jinja2', '3.1.4'),
+      component('npm', 'my-lib', 'file:../my-lib'),
+    ]);
     expect(requests).toEqual([
-      { method: 'POST', url: '/api/npm/npm-remote/-/npm/v1/security/advisories/bulk', body: '{"lodash":["4.17.20"]}', type: 'application/json' },
+      { method: 'POST', url: '/api/npm/npm-remote/-/npm/v1/security/advisories/bulk', body: '{"lodash":["4.17.20"],"my-lib":["file:../my-lib"]}', type: 'application/json' },
     ]);
     expect(result.status).toBe('complete');
     expect(result.findings.map((f) => [f.id, f.sources, f.fixedVersions])).toEqual([
@@ -92,8 +97,14 @@ describe("npm's bulk advisory endpoint as an optional second source", () => {
     expect(result.findings[2]).toMatchObject({ severity: 'medium', summary: 'An advisory only the registry knows', url: 'https://github.com/advisories/GHSA-f9cm-p3w6-xvr3' });
     expect(result.findings[2]).not.toHaveProperty('cvss');
     expect(result.counts).toEqual({ critical: 0, high: 1, medium: 2, low: 0, unknown: 0 });
-    // jinja2 is not npm's to know, but OSV scanned it: so it is not "unscanned".
-    expect(result.unscanned).toEqual([]);
+    // jinja2 is not npm's to know, but OSV scanned it: so it is not "unscanned". Neither source can judge a file: dependency.
+    expect(result.unscanned).toEqual([
+      {
+        package: component('npm', 'my-lib', 'file:../my-lib'),
+        reason:
+          'osv: version "file:../my-lib" is not a valid npm (semver) version, so advisory ranges cannot be judged; npm-registry: version "file:../my-lib" is not a semver version, so advisory ranges cannot be judged',
+      },
+    ]);
     expect(result.sources.map((s) => [s.name, s.status, s.required, s.cached])).toEqual([
       ['osv', 'ok', true, false],
       ['npm-registry', 'ok', false, false],
