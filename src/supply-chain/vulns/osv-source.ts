@@ -28,6 +28,8 @@ export interface LoadedAdvisories {
 /** Reads every advisory at `path`. Broken files are problems, not failures; a location without one usable advisory fails. */
 export async function loadOsvAdvisories(path: string, now: () => Date = () => new Date()): Promise<LoadedAdvisories> {
   const location = await locateAdvisories(path);
+  // An archive is stamped before it is read, so one replaced while being read is read again next time.
+  const archiveStamp = location.kind === 'directory' ? undefined : await locationStamp(location, []);
   const read: Array<{ path: string; hash: string; advisory?: Advisory }> = [];
   const problems: Array<{ path: string; message: string }> = [];
   const skipped = { withdrawn: 0, otherEcosystems: 0 };
@@ -52,8 +54,8 @@ export async function loadOsvAdvisories(path: string, now: () => Date = () => ne
       problems.push({ path: name, message });
     },
   });
-  // Stamped after reading (a folder's list is only known then): a file changed while it was being read needs a reload.
-  const stamp = await locationStamp(location, directories);
+  // A folder's list of subfolders is only known once read: a file added while it was being read may need a reload.
+  const stamp = archiveStamp ?? (await locationStamp(location, directories));
 
   read.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const digest = createHash('sha256');

@@ -1,4 +1,4 @@
-import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -235,6 +235,36 @@ describe('advisory locations', () => {
     // ...until a reload, whose new digest means the cached answer is not used.
     await source.reload();
     expect(await source.query(query)).toMatchObject({ cached: false, findings: [{ fixedVersions: ['1.0.1'] }] });
+  });
+});
+
+describe('an archive replaced by a newer one', () => {
+  let dir: { path: string; remove(): Promise<void> };
+  beforeAll(async () => {
+    dir = await tempDir('maestro-osv-swap-');
+  });
+  afterAll(async () => dir?.remove());
+
+  it('is read again at the next scan (a new download renamed over the old one)', async () => {
+    const osv = await copyOfSharedOsv(dir.path);
+    const archive = join(dir.path, 'all.tar.gz');
+    run('tar', ['czf', archive, '-C', osv, 'npm'], dir.path);
+    const scanner = new VulnerabilityScanner({ advisories: archive });
+    const components = [component('npm', 'left-pad', '1.3.0'), component('npm', 'lodash', '4.17.20')];
+    const before = await scanner.scan(components);
+    expect(before.ids).toEqual(['GHSA-29mw-wpgm-hmr9', 'GHSA-35jh-r3h4-6jhm']);
+    expect(before.sources[0]!.advisories).toBe(44);
+
+    await writeFile(
+      join(osv, 'npm', 'GHSA-2222-3333-4444.json'),
+      JSON.stringify({ id: 'GHSA-2222-3333-4444', affected: [{ package: { ecosystem: 'npm', name: 'left-pad' }, ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '0' }] }] }] }),
+    );
+    run('tar', ['czf', `${archive}.download`, '-C', osv, 'npm'], dir.path);
+    await rename(`${archive}.download`, archive);
+    const after = await scanner.scan(components);
+    expect(after.ids).toEqual(['GHSA-2222-3333-4444', 'GHSA-29mw-wpgm-hmr9', 'GHSA-35jh-r3h4-6jhm']);
+    expect(after.sources[0]).toMatchObject({ advisories: 45, cached: false });
+    expect(after.advisoriesDigest).not.toBe(before.advisoriesDigest);
   });
 });
 
