@@ -265,11 +265,19 @@ class CheckError extends Error {
 
 // ---- running ----
 
+// One decision runs every policy over one input: it is converted to CEL's types once.
+const convertedInputs = new WeakMap<PolicyInput, unknown>();
+
 /** Runs a compiled expression; an error, or a result that is not a boolean, comes back as an error. */
 export function runExpression(program: CompiledExpression, input: PolicyInput): EvaluationResult {
   let result: unknown;
   try {
-    result = program.run(toCel(input, INPUT_SHAPE));
+    let converted = convertedInputs.get(input);
+    if (converted === undefined) {
+      converted = toCel(input, INPUT_SHAPE);
+      convertedInputs.set(input, converted);
+    }
+    result = program.run(converted);
   } catch (error) {
     return { ok: false, error: error instanceof Error ? error.message : String(error) };
   }
