@@ -26,6 +26,7 @@ export function vulnsCommands(program: Command): void {
     .command('reload')
     .description('Read them again now (after replacing files in place; added or removed files are noticed by themselves)')
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  maestro advisories reload\n  maestro advisories reload --json | jq .advisories.digest\n')
     .action(async (options: { json?: boolean }) => {
       const out = createOutput(options);
       const { advisories } = await new ApiClient(resolveCredentials()).call<{ advisories: AdvisoriesStatus }>('POST', '/v1/advisories/reload');

@@ -1,7 +1,7 @@
 /**
  * PEP 440 versions (Python packages): parsing to a normal form and ordering, as `packaging.version`
- * does. Written here rather than taken from npm because the maintained port needs Node 22; it is
- * checked against Python's own `packaging` in the tests.
+ * does. Written here (about a hundred lines) rather than taken from npm: the maintained port's current
+ * major needs Node 22, and ordering is all scanning needs. The tests check it against pip's own `packaging`.
  */
 
 export interface Pep440Version {
