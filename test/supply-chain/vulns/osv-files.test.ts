@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   OsvAdvisorySource,
   VulnerabilityScanner,
+  affectsVersion,
   cvss3BaseScore,
   loadOsvAdvisories,
   ratingOfScore,
@@ -120,6 +121,30 @@ describe('OSV advisories from ../shared/osv', () => {
     expect(findingsOf(result, 'golang.org/x/net', 'v0.23.0')).toEqual([]);
     // last_affected: affected, and no fix to name.
     expect(findingsOf(result, 'github.com/gin-gonic/gin', 'v1.9.0').map((f) => [f.id, f.fixedVersions])).toEqual([['GHSA-2c4m-59x9-fr2g', []]]);
+  });
+
+  it('every range of every file: its versions read in their ecosystem, introduced is affected, fixed is not, last_affected is', async () => {
+    const loaded = await loadOsvAdvisories(SHARED_OSV);
+    let checked = 0;
+    for (const ecosystem of ['npm', 'PyPI', 'Go'] as const) {
+      for (const name of new Set(['lodash', 'axios', 'tar', 'ws', 'qs', 'express', 'django', 'jinja2', 'urllib3', 'requests', 'flask', 'pyyaml', 'golang.org/x/net', 'github.com/gin-gonic/gin', 'golang.org/x/crypto'])) {
+        for (const advisory of loaded.index.forPackage(ecosystem, name)) {
+          for (const entry of advisory.affected.filter((e) => e.ecosystem === ecosystem)) {
+            for (const range of entry.ranges) {
+              for (const event of range.events) {
+                if (event.version === '0') continue;
+                const version = ecosystem === 'Go' ? `v${event.version}` : event.version;
+                const verdict = affectsVersion({ ...entry, ranges: [range], versions: [] }, version);
+                expect(verdict.problems, `${advisory.id} ${event.version}`).toEqual([]);
+                expect(verdict.affected, `${advisory.id} ${entry.name} ${event.kind} ${event.version}`).toBe(event.kind !== 'fixed');
+                checked++;
+              }
+            }
+          }
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(100);
   });
 
   it("GitHub's ratings and the CVSS v3 scores computed from the files' vectors agree, every one", async () => {
