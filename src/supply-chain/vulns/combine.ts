@@ -18,10 +18,11 @@ export interface AnsweredSource {
 }
 
 /**
- * One scan result from each source's answer. The scan is complete only when at least one source answered
- * and every required source did; an optional source that could not answer is marked in `sources` and
- * leaves the status alone. The same advisory for the same package version from two sources (by id or
- * alias) is one finding naming both.
+ * One scan result from each source's answer. The scan is complete only when at least one source answered,
+ * every required source did, and at least one component could be checked; an optional source that could
+ * not answer is marked in `sources` and leaves the status alone; components no source could check (a git
+ * dependency, an ecosystem the advisories do not cover) are listed in `unscanned`. The same advisory for
+ * the same package version from two sources (by id or alias) is one finding naming both.
  */
 export function combineAnswers(input: {
   components: readonly ScannedComponent[];
@@ -32,6 +33,7 @@ export function combineAnswers(input: {
   const { components, answers } = input;
   const answered = answers.filter((source) => source.answer.status === 'ok');
   const missing = answers.filter((source) => source.answer.status !== 'ok' && source.required);
+  const unscanned = answered.length === 0 ? [] : unscannedByAll(components, answered);
   const reason =
     answers.length === 0
       ? 'no advisory source is configured: start Maestro with --advisories PATH (or MAESTRO_ADVISORIES)'
@@ -39,7 +41,10 @@ export function combineAnswers(input: {
         ? missing.map((source) => `${source.name}: ${(source.answer as { reason: string }).reason}`).join('; ')
         : answered.length === 0
           ? `no advisory source could answer (${answers.map((source) => `${source.name}: ${(source.answer as { reason: string }).reason}`).join('; ')})`
-          : undefined;
+          : // Sources that answered for none of the components (advisories of another ecosystem only) are no evidence either.
+            components.length > 0 && unscanned.length === components.length
+            ? `none of the ${components.length} components could be scanned (${unscanned[0]!.reason}${components.length > 1 ? ', ...' : ''})`
+            : undefined;
 
   const findings = mergeFindings(answered.flatMap((source) => (source.answer.status === 'ok' ? source.answer.findings : [])));
   const counts = Object.fromEntries(SEVERITIES.map((severity) => [severity, 0])) as SeverityCounts;
@@ -56,7 +61,7 @@ export function combineAnswers(input: {
     counts,
     ids: [...new Set(findings.map((finding) => finding.id))].sort(),
     findings,
-    unscanned: answered.length === 0 ? [] : unscannedByAll(components, answered),
+    unscanned,
     sources: answers.map(report),
   };
 }

@@ -63,7 +63,10 @@ export interface SourceReport {
 }
 
 export interface VulnerabilityScanResult {
-  /** `unavailable` when a required source, or every source, could not answer: never read it as a pass. */
+  /**
+   * `unavailable` when a required source, or every source, could not answer, or no component could be
+   * checked at all: never read it as a pass. A complete scan may still list some components as `unscanned`.
+   */
   status: 'complete' | 'unavailable';
   /** Why the scan is unavailable. */
   reason?: string;

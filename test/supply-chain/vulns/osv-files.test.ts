@@ -320,3 +320,26 @@ describe('zip archives, entry by entry', () => {
     }
   });
 });
+
+describe('advisories that cover only some ecosystems', () => {
+  let dir: { path: string; remove(): Promise<void> };
+  beforeAll(async () => {
+    dir = await tempDir('maestro-osv-partial-');
+  });
+  afterAll(async () => dir?.remove());
+
+  it('components of an ecosystem without advisories are unscanned; when none could be scanned the scan is unavailable', async () => {
+    const osv = await copyOfSharedOsv(dir.path);
+    await rm(join(osv, 'pypi'), { recursive: true });
+    const scanner = new VulnerabilityScanner({ advisories: osv });
+    const mixed = await scanner.scan([component('npm', 'lodash', '4.17.20'), component('PyPI', 'jinja2', '2.11.2')]);
+    expect(mixed.status).toBe('complete');
+    expect(mixed.ids).toEqual(['GHSA-29mw-wpgm-hmr9', 'GHSA-35jh-r3h4-6jhm']);
+    expect(mixed.unscanned).toEqual([{ package: component('PyPI', 'jinja2', '2.11.2'), reason: 'the advisories hold none for PyPI packages' }]);
+
+    const pythonOnly = await scanner.scan([component('PyPI', 'jinja2', '2.11.2'), component('PyPI', 'django', '4.1.5')]);
+    expect(pythonOnly.status).toBe('unavailable');
+    expect(pythonOnly.reason).toBe('none of the 2 components could be scanned (the advisories hold none for PyPI packages, ...)');
+    expect((await scanner.scan([])).status).toBe('complete');
+  });
+});
