@@ -135,8 +135,12 @@ export function policyWaiversRepository(q: Queryable): PolicyWaiversRepository {
         throw new MaestroError('validation_error', 'expiresAt must be a valid time', { field: 'expiresAt' });
       }
       const rows = await q.query<WaiverRow>(
-        `INSERT INTO policy_waivers (id, project_id, policy, artifact_digest, environment, waived_by, reason, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+        // Listings are newest first by created_at, and the table has no sequence: two waivers made within
+        // the clock's resolution would tie, so each is made at least a microsecond after the project's last.
+        `INSERT INTO policy_waivers (id, project_id, policy, artifact_digest, environment, waived_by, reason, expires_at, created_at)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8,
+                GREATEST(clock_timestamp(), (SELECT max(created_at) FROM policy_waivers WHERE project_id = $2) + interval '1 microsecond')
+         RETURNING *`,
         [waiverId(), input.projectId, input.policy, input.artifactDigest ?? null, input.environment ?? null, input.waivedBy, input.reason, input.expiresAt],
       );
       return toWaiver(rows[0]!);
