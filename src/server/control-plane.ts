@@ -27,6 +27,11 @@ import { commitStatusHooks, previewPort } from './git-intake-wiring.js';
 import { PreviewSleeper } from './preview-sleep.js';
 import { requireEnvironment, requireProject, requireService, requireTarget } from './lookups.js';
 import { VulnerabilityScanner, type NpmBulkSourceOptions } from '../supply-chain/vulns/index.js';
+import type { SigningKey } from '../supply-chain/provenance/index.js';
+import { DEFAULT_ORGANISATION_POLICIES, type OrganisationPolicies } from '../policy/index.js';
+import { detectSandbox, decideSandbox } from '../build/index.js';
+import { BuildEvidence } from './build-evidence.js';
+import { ReleaseGate } from './release-gate.js';
 
 const HOUSEKEEPING_MS = 5 * 60_000;
 /** Expired previews go within this long of their expiry; half-finished destroys are completed as often. */
@@ -57,6 +62,12 @@ export interface ControlPlaneOptions extends DeployerOptions {
   advisories?: string;
   /** Also ask npm's bulk advisory endpoint (an optional source unless `required`). */
   npmAdvisories?: NpmBulkSourceOptions;
+  /** The server's signing key (opened at start): it signs every artifact's provenance and SBOM. */
+  signingKey: SigningKey;
+  /** The organisation's policies with the defaults; the defaults alone when absent. */
+  policies?: OrganisationPolicies;
+  /** Maestro's version, recorded as the builder's in provenance. */
+  builderVersion?: string;
 }
 
 export interface DeploymentView {
@@ -122,6 +133,10 @@ export class ControlPlane {
   readonly sleeper: PreviewSleeper;
   /** Scans builds' components against the advisories; keeps each build's scan (`scanBuild`). */
   readonly vulnerabilities: VulnerabilityScanner;
+  /** Every build's SBOM, scan and signed attestations; checks artifacts before they run. */
+  readonly evidence: BuildEvidence;
+  /** Verification and policies before every rollout. */
+  readonly gate: ReleaseGate;
   private readonly locks = new KeyedLock();
   private onAgentChange = (): void => this.routes.schedule();
 
@@ -140,7 +155,29 @@ export class ControlPlane {
       router: () => this.routes.client,
       publishRoutes: () => this.routes.push(),
       logger,
+      verifyArtifact: (digest) => this.evidence.verify(digest),
     });
+    this.vulnerabilities = new VulnerabilityScanner({
+      ...(options.advisories ? { advisories: options.advisories } : {}),
+      ...(options.npmAdvisories ? { npmRegistry: options.npmAdvisories } : {}),
+      store,
+      logger,
+    });
+    this.evidence = new BuildEvidence({
+      store,
+      sources: this.sources,
+      artifacts: this.artifacts,
+      workDir: paths.work,
+      signingKey: () => options.signingKey,
+      scanner: this.vulnerabilities,
+      sandbox: async () => {
+        const decision = decideSandbox(options.sandbox ?? { mode: 'auto' }, await detectSandbox());
+        return decision.sandboxed ? 'bubblewrap' : 'none';
+      },
+      builderVersion: options.builderVersion ?? '0.0.0',
+      logger,
+    });
+    this.gate = new ReleaseGate({ store, artifacts: this.artifacts, evidence: this.evidence, policies: options.policies ?? DEFAULT_ORGANISATION_POLICIES });
     this.routes = new RouteSync(store, agent, router, logger, (replicaId) => !this.runner.isRetiring(replicaId));
     this.warm = new WarmPool(store, this.runner, logger);
     this.deployer = new Deployer({
@@ -151,6 +188,7 @@ export class ControlPlane {
       runner: this.runner,
       routes: this.routes,
       warm: this.warm,
+      gate: this.gate,
       logger,
       options,
     });
@@ -159,12 +197,6 @@ export class ControlPlane {
     this.retention = new ArtifactRetention(store, this.artifacts, options.releasesKept);
     this.previews = new PreviewManager({ store, effects: controlPlaneEffects(this), folders: paths, routerPort: options.routerPort, logger });
     this.sleeper = new PreviewSleeper({ store, runner: this.runner, routes: this.routes, logger });
-    this.vulnerabilities = new VulnerabilityScanner({
-      ...(options.advisories ? { advisories: options.advisories } : {}),
-      ...(options.npmAdvisories ? { npmRegistry: options.npmAdvisories } : {}),
-      store,
-      logger,
-    });
     this.intake = new GitIntake(this, previewPort(this.previews), changedServices, logger, commitStatusHooks(this.commitStatuses, logger));
     this.hookIntake = this.intake;
     const executor = new BuildExecutor({
@@ -305,6 +337,8 @@ export class ControlPlane {
         service: config,
         environment: resolveEnvironment(manifest, input.environment, kind),
         ...(input.buildOnly ? { buildOnly: true } : {}),
+        ...(kind.preview ? { preview: true } : {}),
+        ...(manifest.policies && manifest.policies.length > 0 ? { policies: manifest.policies } : {}),
       };
       const { deployment, created } = await store.deployments.createOrGetInProgress({
         projectId: project.id,

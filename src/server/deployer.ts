@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { plannedSteps, runCommand, type ContentStore, type SandboxPolicy } from '../build/index.js';
 import { MaestroError, errorMessage, type Logger } from '../common/index.js';
-import type { EnvironmentConfig, ServiceConfig } from '../manifest/index.js';
+import type { EnvironmentConfig, PolicySpec, ServiceConfig } from '../manifest/index.js';
 import {
   decideRollout,
   initialRolloutState,
@@ -18,6 +18,7 @@ import { appEnvironment } from './replica-spec.js';
 import type { RevisionRunner } from './revisions.js';
 import type { RouteSync } from './route-sync.js';
 import type { WarmPool } from './warm-pool.js';
+import type { ReleaseGate } from './release-gate.js';
 import { DeploymentLog } from './deployment-log.js';
 import { callGate, type GateContext } from './gate-call.js';
 import type { EventBus } from '../events/index.js';
@@ -29,6 +30,10 @@ export interface DeploymentPlan {
   environment: EnvironmentConfig;
   /** A release build (a pushed tag): the artifact is built and kept, nothing is rolled out. */
   buildOnly?: boolean;
+  /** The environment is a branch's or pull request's preview (for policies' `environment.kind`). */
+  preview?: boolean;
+  /** The `policies:` of the maestro.yml this was deployed from, gated on with the organisation's. */
+  policies?: PolicySpec[];
 }
 
 export interface DeployerOptions {
@@ -79,6 +84,7 @@ export class Deployer {
       runner: RevisionRunner;
       routes: RouteSync;
       warm: WarmPool;
+      gate: ReleaseGate;
       logger: Logger;
       options: DeployerOptions;
     },
@@ -140,9 +146,11 @@ export class Deployer {
     let revision: Revision | undefined = deployment.revisionId ? await store.revisions.get(deployment.revisionId) : undefined;
     try {
       if (!revision) {
-        const builds = await store.builds.forDeployment(deployment.id);
-        const artifactDigest = builds.at(-1)?.artifactDigest;
-        if (!artifactDigest) throw new MaestroError('internal', `deployment ${deployment.id} has no built artifact`);
+        const build = (await store.builds.forDeployment(deployment.id)).at(-1);
+        const artifactDigest = build?.artifactDigest;
+        if (!build || !artifactDigest) throw new MaestroError('internal', `deployment ${deployment.id} has no built artifact`);
+        // Nothing runs unverified or against policy: a refusal fails the deployment before a revision exists.
+        await this.deps.gate.admit(deployment, build, log);
         revision = await store.revisions.create({
           serviceId: deployment.serviceId,
           environmentId: deployment.environmentId,
@@ -177,7 +185,15 @@ export class Deployer {
   /** A release build is done once its artifact is stored: it ends succeeded without a rollout. */
   async completeReleaseBuild(deployment: Deployment): Promise<Deployment> {
     const log = this.log(deployment);
-    const artifact = (await this.deps.store.builds.forDeployment(deployment.id)).at(-1)?.artifactDigest;
+    const build = (await this.deps.store.builds.forDeployment(deployment.id)).at(-1);
+    const artifact = build?.artifactDigest;
+    if (build && artifact) {
+      try {
+        await this.deps.gate.evidenceFor(deployment, build);
+      } catch (error) {
+        return this.fail(deployment, errorMessage(error));
+      }
+    }
     const done = await this.deps.store.deployments.transition(deployment.id, 'succeeded');
     await log.status('succeeded', { ...(artifact ? { artifact } : {}), releaseBuild: true });
     await log.flush();

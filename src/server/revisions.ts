@@ -16,6 +16,8 @@ export interface RevisionRunnerOptions {
   /** Push a route table now; it leaves out the replicas being retired (`isRetiring`). */
   publishRoutes?: () => Promise<unknown>;
   logger?: Logger;
+  /** Refuses an artifact whose signed provenance does not verify; called before it is unpacked to run. */
+  verifyArtifact?: (artifactDigest: string) => Promise<unknown>;
 }
 
 /** Runs revisions as replicas: unpack the artifact once, start and stop the replicas through the agent. */
@@ -43,6 +45,8 @@ export class RevisionRunner {
   async materialize(revision: Pick<Revision, 'id' | 'artifactDigest'>): Promise<string> {
     const dir = this.dir(revision.id);
     if (!existsSync(join(dir, '.maestro-ready'))) {
+      // Also on a rollback or a wake: whatever is unpacked to run is checked against its attestation first.
+      await this.options.verifyArtifact?.(revision.artifactDigest);
       await rm(dir, { recursive: true, force: true });
       await unpackArtifact(revision.artifactDigest, this.artifacts, dir);
       await writeFile(join(dir, '.maestro-ready'), revision.artifactDigest);

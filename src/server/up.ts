@@ -8,6 +8,7 @@ import { generateToken, hashToken } from '../identity/index.js';
 import { Agent } from '../runtime/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { loadOrganisationPolicies, type OrganisationPolicies } from '../policy/index.js';
+import { openSigningKey } from '../supply-chain/provenance/index.js';
 import { ControlPlane, type ControlPlaneOptions } from './control-plane.js';
 import { dataPaths, type DataPaths } from './paths.js';
 import { isAlive } from './process-util.js';
@@ -124,6 +125,12 @@ export async function startMaestro(options: UpOptions): Promise<RunningMaestro> 
   // Read first: a broken policy file stops the start before anything runs, with every problem in it.
   const policies = await loadOrganisationPolicies(options.policiesDir);
   const store = await openStore({ dataDir: paths.root, ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}) });
+  // Opened now, so a master key that does not open the signing key stops the start (with what to do)
+  // instead of failing the first build; the first start makes both.
+  const signingKey = await openSigningKey({ store, dataDir: paths.root }).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
   let router: RunningRouter | undefined;
   let api: FastifyInstance | undefined;
   let plane: ControlPlane | undefined;
@@ -147,6 +154,9 @@ export async function startMaestro(options: UpOptions): Promise<RunningMaestro> 
       ...(options.webhooks ? { webhooks: options.webhooks } : {}),
       ...(options.advisories ? { advisories: options.advisories } : {}),
       ...(options.npmAdvisories ? { npmAdvisories: options.npmAdvisories } : {}),
+      signingKey,
+      policies,
+      builderVersion: maestroVersion(),
     });
     plane = started;
     await started.prepare();

@@ -2,7 +2,6 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { MaestroError } from '../../common/index.js';
 import { isDigest } from '../../build/index.js';
-import { openSigningKey } from '../../supply-chain/provenance/index.js';
 import type { ApiContext } from '../context.js';
 
 const KeyView = z.object({
@@ -34,10 +33,6 @@ function requireDigest(digest: string): string {
 /** The server's public keys, artifacts' signed evidence, and artifacts' bytes: what `maestro verify` needs. */
 export function attestationRoutes(context: ApiContext): FastifyPluginAsyncZod {
   return async (app) => {
-    // Opened at start, so the key exists before anything is built and a master key that does not open
-    // it stops the start (with what to do) instead of failing the first build.
-    await openSigningKey({ store: context.store, dataDir: context.plane.paths.root });
-
     app.get(
       '/v1/keys',
       {
