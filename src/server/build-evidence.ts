@@ -99,6 +99,35 @@ export class BuildEvidence {
     return result;
   }
 
+  /**
+   * The upgrade path: releases kept from before Maestro signed its builds get their evidence now, so a
+   * rollback or restart can still verify them. It vouches for bytes as they are stored at this moment
+   * (trust on first use), and says so in the log.
+   */
+  async backfill(releasesKept: number): Promise<number> {
+    const { store, artifacts, logger } = this.deps;
+    let attested = 0;
+    for (const live of await store.live.list()) {
+      for (const release of await store.releases.list(live.serviceId, live.environmentId, releasesKept)) {
+        if (!release.deploymentId) continue;
+        const revision = await store.revisions.get(release.revisionId);
+        if (!revision || (await store.attestations.get(revision.artifactDigest, SLSA_PROVENANCE_V1))) continue;
+        if (!(await artifacts.has(revision.artifactDigest))) continue;
+        const deployment = await store.deployments.get(release.deploymentId);
+        const build = deployment && (await store.builds.forDeployment(deployment.id)).find((b) => b.artifactDigest === revision.artifactDigest);
+        if (!deployment || !build) continue;
+        try {
+          await this.ensure(deployment, build);
+          attested += 1;
+          logger.warn({ artifact: revision.artifactDigest, build: build.id }, 'attested an artifact built before builds were signed: it is vouched for as stored now');
+        } catch (error) {
+          logger.warn({ artifact: revision.artifactDigest, err: errorMessage(error) }, 'could not attest an artifact built before builds were signed; it will not run again');
+        }
+      }
+    }
+    return attested;
+  }
+
   private async sbomOf(build: Build, plan: DeploymentPlan): Promise<SbomResult> {
     const { store, sources, workDir } = this.deps;
     const stored = await store.sboms.get(build.id);

@@ -275,6 +275,7 @@ export class ControlPlane {
   async prepare(): Promise<void> {
     for (const dir of [this.paths.work, this.paths.revisions, this.paths.deploymentLogs]) await mkdir(dir, { recursive: true });
     await this.routes.init();
+    await this.evidence.backfill(this.options.releasesKept);
   }
 
   /**
