@@ -2,6 +2,15 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { MaestroError } from '../common/index.js';
 import { bearerToken, hashToken } from '../identity/index.js';
 import type { Store } from '../store/index.js';
+import type { Permission } from '../identity/permissions.js';
+
+/**
+ * A route's permission: fixed, or decided from the request (a deploy's environment), with the project
+ * the request is about (from its params or body) so project-scoped tokens and memberships apply.
+ */
+export type RoutePermission =
+  | Permission
+  | { permission: Permission | ((request: FastifyRequest) => Permission | Promise<Permission>); project?: (request: FastifyRequest) => string | undefined };
 
 export interface Actor {
   tokenId: string;
@@ -16,6 +25,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Routes reachable without a token (only /healthz). */
     public?: boolean;
+    /** What the caller must hold for this route (see identity/permissions.ts); every non-public route declares one. */
+    permission?: RoutePermission;
   }
 }
 
