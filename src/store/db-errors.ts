@@ -24,9 +24,19 @@ const CONSTRAINT_MESSAGES: Record<string, string> = {
   replicas_revision_fk: 'the revision does not exist',
   tokens_name_active: 'a token with this name already exists; revoke it first or pick another name',
   tokens_hash_key: 'a token with this hash already exists',
+  tokens_project_fk: 'the project does not exist in this organisation',
+  tokens_organisation_fk: 'the organisation does not exist',
+  tokens_user_fk: 'the user does not exist',
+  memberships_user_fk: 'the user does not exist',
+  memberships_organisation_fk: 'the organisation does not exist',
+  memberships_project_fk: 'the project does not exist in this organisation',
+  user_identities_pkey: 'this identity is already linked to a user',
+  user_identities_user_fk: 'the user does not exist',
+  sessions_user_fk: 'the user does not exist',
+  sessions_hash_key: 'a session with this hash already exists',
 };
 
-const SILENT_DETAIL = new Set(['tokens_hash_key']);
+const SILENT_DETAIL = new Set(['tokens_hash_key', 'sessions_hash_key']);
 
 interface PgLikeError {
   code?: unknown;

@@ -23,7 +23,14 @@ export type { ReleasesRepository, NewRelease } from './repositories/releases.js'
 export type { LiveRepository } from './repositories/live.js';
 export type { ReplicasRepository } from './repositories/replicas.js';
 export type { EventsRepository } from './repositories/events.js';
-export type { TokensRepository } from './repositories/tokens.js';
+export type { TokensRepository, NewToken } from './repositories/tokens.js';
+export type { OrganisationsRepository, Organisation } from './repositories/organisations.js';
+export { checkEmail, type UsersRepository, type User } from './repositories/users.js';
+export { checkRole, type MembershipsRepository, type Membership, type Scope } from './repositories/memberships.js';
+export type { UserIdentitiesRepository, UserIdentity } from './repositories/user-identities.js';
+export { SESSION_METHODS, type SessionsRepository, type Session, type SessionMethod } from './repositories/sessions.js';
+export type { LoginAttemptsRepository, FailureCount } from './repositories/login-attempts.js';
+export { DEFAULT_ORGANISATION_ID } from './schema-identity.js';
 export type { SettingsRepository } from './repositories/settings.js';
 export type { RemoteCacheRepository } from './repositories/remote-cache.js';
 export { BUILD_STEP_NAMES, type BuildStepsRepository } from './repositories/build-steps.js';

@@ -1,3 +1,5 @@
+import { IDENTITY_SQL } from './schema-identity.js';
+
 /**
  * The schema, as numbered migrations applied in order. Never edit one that has shipped: add the next.
  * Constraint names matter: db-errors.ts turns violations of them into messages.
@@ -488,4 +490,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'traffic shifts and rollout state', sql: TRAFFIC },
   { version: 6, name: 'git pushes, previews and commit statuses', sql: GIT },
   { version: 7, name: 'supply-chain evidence and policies', sql: SUPPLY_CHAIN },
+  { version: 8, name: 'identity: organisations, users, memberships, sessions', sql: IDENTITY_SQL },
 ];

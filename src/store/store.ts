@@ -20,6 +20,12 @@ import { replicasRepository, type ReplicasRepository } from './repositories/repl
 import { revisionsRepository, type RevisionsRepository } from './repositories/revisions.js';
 import { settingsRepository, type SettingsRepository } from './repositories/settings.js';
 import { tokensRepository, type TokensRepository } from './repositories/tokens.js';
+import { organisationsRepository, type OrganisationsRepository } from './repositories/organisations.js';
+import { usersRepository, type UsersRepository } from './repositories/users.js';
+import { membershipsRepository, type MembershipsRepository } from './repositories/memberships.js';
+import { userIdentitiesRepository, type UserIdentitiesRepository } from './repositories/user-identities.js';
+import { sessionsRepository, type SessionsRepository } from './repositories/sessions.js';
+import { loginAttemptsRepository, type LoginAttemptsRepository } from './repositories/login-attempts.js';
 import { buildStepsRepository, type BuildStepsRepository } from './repositories/build-steps.js';
 import { jobsRepository, type JobsRepository } from './repositories/jobs.js';
 import { lifecycleEventsRepository, type LifecycleEventsRepository } from './repositories/lifecycle-events.js';
@@ -59,6 +65,17 @@ export interface Store {
   replicas: ReplicasRepository;
   events: EventsRepository;
   tokens: TokensRepository;
+  organisations: OrganisationsRepository;
+  /** People: their email, password hash (or none, for SSO) and whether they are disabled. */
+  users: UsersRepository;
+  /** Each person's role in an organisation or one of its projects. */
+  memberships: MembershipsRepository;
+  /** Who people are at OpenID Connect providers (issuer, subject). */
+  userIdentities: UserIdentitiesRepository;
+  /** Console sessions, by the hash of their cookie. */
+  sessions: SessionsRepository;
+  /** Every login attempt, for throttling and the record. */
+  loginAttempts: LoginAttemptsRepository;
   /** The stages of each build's pipeline. */
   buildSteps: BuildStepsRepository;
   /** The durable job queue runners take builds from. */
@@ -110,6 +127,12 @@ function repositories(q: Queryable) {
     replicas: replicasRepository(q),
     events: eventsRepository(q),
     tokens: tokensRepository(q),
+    organisations: organisationsRepository(q),
+    users: usersRepository(q),
+    memberships: membershipsRepository(q),
+    userIdentities: userIdentitiesRepository(q),
+    sessions: sessionsRepository(q),
+    loginAttempts: loginAttemptsRepository(q),
     buildSteps: buildStepsRepository(q),
     jobs: jobsRepository(q),
     lifecycle: lifecycleEventsRepository(q),

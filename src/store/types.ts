@@ -210,6 +210,14 @@ export interface Token {
   id: string;
   name: string;
   role: string;
+  organisationId: string;
+  /** Only this project; the whole organisation when absent. */
+  projectId?: string;
+  projectName?: string;
+  /** The person who made it (its permissions never exceed theirs). */
+  userId?: string;
+  userEmail?: string;
+  createdBy?: string;
   expiresAt?: Date;
   createdAt: Date;
   lastUsedAt?: Date;

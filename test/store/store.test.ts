@@ -388,8 +388,8 @@ for (const driver of drivers) {
     describe('tokens', () => {
       it('finds a token by hash, never hands the hash back, and forgets revoked ones', async () => {
         const expiresAt = new Date('2031-01-02T03:04:05.000Z');
-        const token = await store.tokens.create({ name: 'ci', hash: 'h-ci', role: 'deployer', expiresAt });
-        expect(token).toMatchObject({ name: 'ci', role: 'deployer', expiresAt });
+        const token = await store.tokens.create({ name: 'ci', hash: 'h-ci', role: 'developer', expiresAt });
+        expect(token).toMatchObject({ name: 'ci', role: 'developer', expiresAt });
         expect(token.id).toMatch(/^tok_/);
         expect(JSON.stringify(token)).not.toContain('h-ci');
         expect(await store.tokens.findByHash('h-ci')).toEqual(token);
@@ -409,7 +409,7 @@ for (const driver of drivers) {
         expect(await store.tokens.findByHash('h-ci')).toBeUndefined();
         expect((await store.tokens.list()).map((t) => t.name)).not.toContain('ci');
         // The name is free again once revoked.
-        await store.tokens.create({ name: 'ci', hash: 'h-ci-3', role: 'deployer' });
+        await store.tokens.create({ name: 'ci', hash: 'h-ci-3', role: 'developer' });
       });
     });
 

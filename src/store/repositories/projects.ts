@@ -48,6 +48,8 @@ export interface ProjectsRepository {
   ensure(name: string): Promise<Project>;
   get(name: string): Promise<Project | undefined>;
   getById(id: string): Promise<Project | undefined>;
+  /** The organisation the named project belongs to, with its id: what access to it is decided by. */
+  scope(name: string): Promise<{ id: string; organisationId: string } | undefined>;
   list(): Promise<Project[]>;
   /** Deletes the project with everything under it (its events stay). True when it existed. */
   remove(name: string): Promise<boolean>;
@@ -84,6 +86,11 @@ export function projectsRepository(q: Queryable): ProjectsRepository {
     async getById(id: string): Promise<Project | undefined> {
       const rows = await q.query<ProjectRow>('SELECT * FROM projects WHERE id = $1', [id]);
       return rows[0] && toProject(rows[0]);
+    },
+
+    async scope(name: string): Promise<{ id: string; organisationId: string } | undefined> {
+      const rows = await q.query<{ id: string; organisation_id: string }>('SELECT id, organisation_id FROM projects WHERE name = $1', [name]);
+      return rows[0] && { id: rows[0].id, organisationId: rows[0].organisation_id };
     },
 
     async list(): Promise<Project[]> {
