@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'not_found'
   | 'conflict'
   | 'payload_too_large'
+  | 'rate_limited'
   | 'step_failed'
   | 'deploy_failed'
   | 'unhealthy'
@@ -25,6 +26,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
+  rate_limited: 429,
   step_failed: 422,
   deploy_failed: 422,
   unhealthy: 503,

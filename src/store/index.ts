@@ -29,7 +29,7 @@ export { checkEmail, type UsersRepository, type User } from './repositories/user
 export { checkRole, type MembershipsRepository, type Membership, type Scope } from './repositories/memberships.js';
 export type { UserIdentitiesRepository, UserIdentity } from './repositories/user-identities.js';
 export { SESSION_METHODS, type SessionsRepository, type Session, type SessionMethod } from './repositories/sessions.js';
-export type { LoginAttemptsRepository, FailureCount } from './repositories/login-attempts.js';
+export { THROTTLED, type LoginAttemptsRepository, type FailureCount } from './repositories/login-attempts.js';
 export { DEFAULT_ORGANISATION_ID } from './schema-identity.js';
 export type { SettingsRepository } from './repositories/settings.js';
 export type { RemoteCacheRepository } from './repositories/remote-cache.js';

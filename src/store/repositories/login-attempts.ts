@@ -2,6 +2,9 @@ import type { Queryable } from '../db.js';
 import { num, opt } from '../rows.js';
 import { checkText } from '../validate.js';
 
+/** The reason of an attempt refused before its password was checked: recorded, never counted, so waiting out a throttle ends it. */
+export const THROTTLED = 'throttled';
+
 /** Failed logins since a time, and when the latest was: what throttling decides from. */
 export interface FailureCount {
   count: number;
@@ -13,7 +16,7 @@ export interface LoginAttemptsRepository {
   record(input: { email: string; address: string; succeeded: boolean; reason?: string; at?: Date }): Promise<void>;
   /**
    * Failures since `since` for the account (since its latest successful login, if later) and for the
-   * address (across accounts).
+   * address (across accounts); attempts refused as `THROTTLED` do not count.
    */
   failures(input: { email: string; address: string; since: Date }): Promise<{ account: FailureCount; address: FailureCount }>;
   /** The account's recent attempts, newest first. */
@@ -49,12 +52,13 @@ export function loginAttemptsRepository(q: Queryable): LoginAttemptsRepository {
     async failures({ email, address, since }) {
       const account = await q.query<CountRow>(
         `SELECT count(*) AS count, max(at) AS last FROM login_attempts
-         WHERE email = $1 AND NOT succeeded
+         WHERE email = $1 AND NOT succeeded AND reason IS DISTINCT FROM '${THROTTLED}'
            AND at > GREATEST($2, COALESCE((SELECT max(at) FROM login_attempts WHERE email = $1 AND succeeded), $2))`,
         [email.toLowerCase(), since],
       );
       const byAddress = await q.query<CountRow>(
-        'SELECT count(*) AS count, max(at) AS last FROM login_attempts WHERE address = $1 AND NOT succeeded AND at > $2',
+        `SELECT count(*) AS count, max(at) AS last FROM login_attempts
+         WHERE address = $1 AND NOT succeeded AND reason IS DISTINCT FROM '${THROTTLED}' AND at > $2`,
         [address, since],
       );
       return { account: toCount(account[0]), address: toCount(byAddress[0]) };
