@@ -1,10 +1,13 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { remoteCacheRoutes } from '../build/remote-cache/index.js';
 import { gitHttpBackend } from '../git/index.js';
 import { registerAuth } from './auth.js';
+import { DEFAULT_RATE_LIMITS, registerRateLimits } from './rate-limits.js';
+import { authRoutes } from './routes/auth.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { userRoutes } from './routes/users.js';
 import type { ApiContext } from './context.js';
 import { registerErrorHandling } from './errors.js';
 import { buildRoutes } from './routes/builds.js';
@@ -12,6 +15,7 @@ import { deploymentRoutes } from './routes/deployments.js';
 import { eventRoutes } from './routes/events.js';
 import { gitHostRoutes } from './routes/git-hosts.js';
 import { DEFAULT_FETCH_OPTIONS } from '../git-hosts/index.js';
+import { CSRF_HEADER, SESSION_COOKIE } from '../identity/index.js';
 import { routerWakeRoutes } from './routes/router-wake.js';
 import { previewRoutes } from './routes/previews.js';
 import { sbomRoutes } from './routes/sboms.js';
@@ -33,22 +37,25 @@ export async function buildApi(context: ApiContext): Promise<FastifyInstance> {
     openapi: {
       openapi: '3.0.3',
       info: { title: 'Maestro API', version: context.version, description: 'Build and deploy: sources, deployments, releases, rollbacks, status and logs.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          session: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: `from POST /v1/auth/login; changes also need its CSRF token in ${CSRF_HEADER}` },
+        },
+      },
+      security: [{ bearer: [] }, { session: [] }],
     },
     transform: jsonSchemaTransform,
   });
 
-  registerAuth(app, context.store);
+  await registerAuth(app, { store: context.store, beforeRefusal: (scope) => registerRateLimits(scope, context.rateLimits ?? DEFAULT_RATE_LIMITS) });
 
-  app.get('/healthz', { config: { public: true }, schema: { hide: true } }, async () => ({ ok: true, version: context.version }));
-  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.get(
-    '/v1/whoami',
-    { schema: { summary: 'The identity behind the token', tags: ['identity'], response: { 200: z.object({ name: z.string(), role: z.string() }) } } },
-    async (request) => ({ name: request.actor!.name, role: request.actor!.role }),
-  );
+  app.get('/healthz', { config: { public: true, rateLimit: false }, schema: { hide: true } }, async () => ({ ok: true, version: context.version }));
+  app.get('/v1/openapi.json', { config: { permission: { permission: 'project:view', anyProject: true } }, schema: { hide: true } }, async () => app.swagger());
 
+  await app.register(authRoutes(context));
+  await app.register(tokenRoutes(context));
+  await app.register(userRoutes(context));
   await app.register(sourceRoutes(context));
   await app.register(projectRoutes(context));
   await app.register(deploymentRoutes(context));

@@ -3,6 +3,7 @@ import type { OrganisationPolicies } from '../policy/index.js';
 import type { PushReceiver } from '../git/index.js';
 import type { ControlPlane } from '../server/control-plane.js';
 import type { Store } from '../store/index.js';
+import type { RateLimits } from './rate-limits.js';
 
 /** What the API's route plugins are given. */
 export interface ApiContext {
@@ -17,4 +18,6 @@ export interface ApiContext {
   hookFetchProtocols?: string[];
   /** The organisation's policies and the defaults (`maestro up --policies`); the defaults alone when absent. */
   policies?: OrganisationPolicies;
+  /** Requests a minute per token and per address (`maestro up --rate-limit-*`); DEFAULT_RATE_LIMITS when absent. */
+  rateLimits?: RateLimits;
 }

@@ -6,6 +6,8 @@ import { MaestroError, type Logger } from '../common/index.js';
 export function registerErrorHandling(app: FastifyInstance, logger: Logger): void {
   app.setErrorHandler((error: FastifyError | MaestroError | Error, request, reply) => {
     if (error instanceof MaestroError) {
+      const retryAfter = (error.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+      if (error.code === 'rate_limited' && typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
       return reply.status(error.httpStatus).send(error.toJSON());
     }
     if (hasZodFastifySchemaValidationErrors(error)) {

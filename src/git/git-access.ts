@@ -1,15 +1,19 @@
-/** Who may fetch, push, and create a project by pushing to it: decided from the token's role and what exists. */
+/** Who may fetch, push, and create a project by pushing to it: the permission matrix, applied to what exists. */
 import { MaestroError } from '../common/index.js';
+import { decideAccess, type Permission, type Principal, type Target } from '../identity/index.js';
 
-/** Roles that only read (the same ones the remote cache treats as read-only). */
-export const READ_ONLY_ROLES: readonly string[] = ['viewer', 'cache-reader'];
-/** Roles that may create a project by pushing to a new repository. */
-export const PROJECT_CREATOR_ROLES: readonly string[] = ['owner', 'admin'];
+/**
+ * A push needs at least deploy:preview on the project; what each of its refs deploys is checked again,
+ * against that environment's permission, once the refs are known (the pre-receive hook).
+ */
+export const GIT_PERMISSIONS = { fetch: 'project:view', push: 'deploy:preview', create: 'project:create' } as const satisfies Record<string, Permission>;
 
 export interface GitAccessInput {
   operation: 'push' | 'fetch';
   project: string;
-  token: { name: string; role: string };
+  principal: Principal;
+  /** The project as the access decision sees it (no projectId when it does not exist). */
+  target: Target;
   projectExists: boolean;
   repositoryExists: boolean;
 }
@@ -18,8 +22,12 @@ export type GitAccess =
   | { allowed: true; createProject: boolean; createRepository: boolean }
   | { allowed: false; error: MaestroError };
 
+const refuse = (message: string): GitAccess => ({ allowed: false, error: new MaestroError('permission_denied', message) });
+
 export function decideGitAccess(input: GitAccessInput): GitAccess {
-  const { operation, project, token } = input;
+  const { operation, project, principal, target } = input;
+  const needed = decideAccess(principal, GIT_PERMISSIONS[operation], target);
+  if (!needed.allowed) return refuse(needed.message);
   if (operation === 'fetch') {
     if (input.repositoryExists) return { allowed: true, createProject: false, createRepository: false };
     return {
@@ -27,24 +35,9 @@ export function decideGitAccess(input: GitAccessInput): GitAccess {
       error: new MaestroError('not_found', `Maestro has no repository for project "${project}" yet; push to it first (git push <remote> main) to create it`),
     };
   }
-  if (READ_ONLY_ROLES.includes(token.role)) {
-    return {
-      allowed: false,
-      error: new MaestroError(
-        'permission_denied',
-        `the token "${token.name}" has the read-only role "${token.role}": it may fetch but not push; push with a token of another role`,
-      ),
-    };
-  }
-  if (!input.projectExists && !PROJECT_CREATOR_ROLES.includes(token.role)) {
-    return {
-      allowed: false,
-      error: new MaestroError(
-        'permission_denied',
-        `project "${project}" does not exist, and creating it by a push takes a token with role ${PROJECT_CREATOR_ROLES.join(' or ')}; ` +
-          `the token "${token.name}" has role "${token.role}": create the project first or push with such a token`,
-      ),
-    };
+  if (!input.projectExists) {
+    const create = decideAccess(principal, GIT_PERMISSIONS.create, { organisationId: target.organisationId });
+    if (!create.allowed) return refuse(`project "${project}" does not exist, and creating it by a push needs ${create.message}; create the project first, or push with a token that may`);
   }
   return { allowed: true, createProject: !input.projectExists, createRepository: !input.repositoryExists };
 }

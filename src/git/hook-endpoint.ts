@@ -64,7 +64,7 @@ export async function answerHook(input: {
   let outcome: IntentOutcome;
   try {
     outcome = await input.receiver.receive(
-      { project: session.project, updates: request.updates, objects: request.objects, pushOptions: request.pushOptions, actor: session.actor },
+      { project: session.project, updates: request.updates, objects: request.objects, pushOptions: request.pushOptions, actor: session.actor, permits: session.permits },
       (line) => write(sayLines(line)),
       session.controller.signal,
     );

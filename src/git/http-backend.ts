@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { MaestroError, errorMessage, type Logger } from '../common/index.js';
-import { bearerToken } from '../identity/index.js';
+import { bearerToken, decideAccess, type Permission, type Principal, type Target } from '../identity/index.js';
 import type { Store } from '../store/index.js';
 import { authenticateGitUser } from './authenticate.js';
 import { httpBackendEnvironment } from './cgi-environment.js';
@@ -24,7 +24,7 @@ import { PushSessions } from './push-sessions.js';
 import { ensureBareRepository, gitRepositoryPath } from './repositories.js';
 
 export interface GitHttpOptions {
-  store: Pick<Store, 'tokens' | 'projects'>;
+  store: Pick<Store, 'tokens' | 'projects' | 'users' | 'memberships' | 'sessions'>;
   /** Maestro's data directory; repositories live in its `git/` folder. */
   dataDir: string;
   logger: Logger;
@@ -82,9 +82,9 @@ export function gitHttpBackend(options: GitHttpOptions): FastifyPluginAsync {
         // One service only: http-backend must not see another one than the access was decided for.
         if (Array.isArray(service)) throw new MaestroError('bad_request', 'name one service in the query (service=git-upload-pack or service=git-receive-pack)');
         const target = parseGitRequest(request.params.repo, request.params['*'], service);
-        const user = await authenticateGitUser(options.store.tokens, request.headers.authorization);
+        const user = await authenticateGitUser(options.store, request.headers.authorization);
         const repository = gitRepositoryPath(options.dataDir, target.project);
-        await authorize(target, user, repository);
+        const where = await authorize(target, user, repository);
 
         const env = httpBackendEnvironment({
           projectRoot: root,
@@ -93,7 +93,9 @@ export function gitHttpBackend(options: GitHttpOptions): FastifyPluginAsync {
           request: { method: request.method, url: request.url, headers: request.headers, remoteAddress: request.ip },
         });
         // The POST that carries a pack runs the hook: it gets a one-time token to call back with.
-        const push = target.receivePack ? sessions.open({ project: target.project, repository, actor: user.name }) : undefined;
+        // What each pushed ref deploys is checked once the hook tells which refs they are.
+        const permits = (permission: Permission) => decideAccess(user, permission, where);
+        const push = target.receivePack ? sessions.open({ project: target.project, repository, actor: user.name, permits }) : undefined;
         if (push) {
           env[HOOK_URL_ENV] = `${options.hookBaseUrl ?? localUrl(request.socket)}${HOOK_ROUTE}`;
           env[PUSH_TOKEN_ENV] = push.token;
@@ -134,26 +136,31 @@ export function gitHttpBackend(options: GitHttpOptions): FastifyPluginAsync {
       await answerHook({ session, request: hookRequest, receiver: options.receiver, response: reply.raw, logger: options.logger });
     });
 
-    async function authorize(target: GitRequest, user: { name: string; role: string }, repository: string): Promise<void> {
-      const project = target.operation === 'push' ? await options.store.projects.get(target.project) : undefined;
+    async function authorize(target: GitRequest, user: Principal, repository: string): Promise<Target> {
+      const scope = await options.store.projects.scope(target.project);
+      const where: Target = scope
+        ? { organisationId: scope.organisationId, projectId: scope.id, projectName: target.project }
+        : { organisationId: user.organisationId, projectName: target.project };
       const repositoryExists = await stat(join(repository, 'HEAD')).then(
         () => true,
         () => false,
       );
-      const access = decideGitAccess({ operation: target.operation, project: target.project, token: user, projectExists: project !== undefined, repositoryExists });
+      const access = decideGitAccess({ operation: target.operation, project: target.project, principal: user, target: where, projectExists: scope !== undefined, repositoryExists });
       if (!access.allowed) throw access.error;
       if (target.operation === 'push' && !options.receiver) {
         throw new MaestroError('unavailable', 'this Maestro takes no pushes: no push intake is set up');
       }
       if (access.createProject) {
-        await options.store.projects.ensure(target.project);
+        const created = await options.store.projects.ensure(target.project);
         options.logger.info({ project: target.project, actor: user.name }, 'project created by a git push');
+        where.projectId = created.id;
       }
       // Gone from disk since it was last set up (or never was): set it up again.
       if (access.createRepository) ensured.delete(repository);
       await ensureRepository(repository).catch((error: unknown) => {
         throw new MaestroError('internal', `cannot set up the repository of project "${target.project}": ${errorMessage(error)}`);
       });
+      return where;
     }
   };
 }

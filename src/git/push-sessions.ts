@@ -3,11 +3,14 @@
  * reach Maestro. A token is good for one hook call, and only until its push's http-backend ends.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import type { AccessDecision, Permission } from '../identity/index.js';
 
 export interface PushSession {
   project: string;
   repository: string;
   actor: string;
+  /** Whether the pusher holds a permission on the project (what a pushed ref deploys needs). */
+  permits: (permission: Permission) => AccessDecision;
   /** Aborted when the push is cut off (the client or the hook went away) before Maestro answered. */
   readonly controller: AbortController;
   /** Set once the hook has called: a token is never good twice. */
@@ -22,7 +25,7 @@ export class PushSessions {
   private readonly sessions = new Map<string, PushSession>();
 
   /** Starts a session; returns its token (for the hook's environment) and a function that ends it. */
-  open(details: { project: string; repository: string; actor: string }): { token: string; session: PushSession; close: () => void } {
+  open(details: { project: string; repository: string; actor: string; permits: (permission: Permission) => AccessDecision }): { token: string; session: PushSession; close: () => void } {
     const token = `mgp_${randomBytes(32).toString('base64url')}`;
     const key = digest(token);
     const session: PushSession = { ...details, controller: new AbortController(), hookCalled: false, answered: false };

@@ -1,4 +1,5 @@
 /** What Maestro's git remote hands the control plane when a push arrives, and what it expects back. */
+import type { AccessDecision, Permission } from '../identity/index.js';
 import type { GitObjects, IntentOutcome } from './intents.js';
 import type { RefUpdate } from './ref-updates.js';
 
@@ -12,6 +13,8 @@ export interface ReceivedPush {
   pushOptions: string[];
   /** The name of the token that pushed. */
   actor: string;
+  /** Whether the pusher holds a permission on the project: what each ref deploys is checked with it. */
+  permits: (permission: Permission) => AccessDecision;
 }
 
 /**

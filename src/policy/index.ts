@@ -30,5 +30,4 @@ export { gatePolicies, type GateInput, type GateResult } from './gate.js';
 export { completeDryRunInput, compileProblems, dryRun, dryRunInputSchema, type DryRunInput, type DryRunRequest, type PolicyCompileProblem } from './dry-run.js';
 export { describeDenial, denials, formatDecision, verdictOf } from './format.js';
 export { planWaiver, waiverNote, ARTIFACT_WAIVER_LIFETIME_MS, MAX_WAIVER_MS, type WaiverRequest, type PlannedWaiver } from './waiver-request.js';
-export { checkCanWaive } from './access.js';
 export { readDryRunInput, readPolicyTestFile, type PolicyTestFile } from './local-files.js';

@@ -38,6 +38,7 @@ const HOUSEKEEPING_MS = 5 * 60_000;
 const PREVIEW_HOUSEKEEPING_MS = 30_000;
 const DEFAULT_ARTIFACT_MAX_AGE_MS = 7 * 24 * 3_600_000;
 const SCAN_CACHE_MAX_AGE_MS = 7 * 24 * 3_600_000;
+const IDENTITY_RECORDS_MAX_AGE_MS = 30 * 86_400_000;
 
 export interface ControlPlaneOptions extends DeployerOptions {
   /** The router's public port, for the URLs Maestro reports. */
@@ -257,6 +258,9 @@ export class ControlPlane {
       await this.retention.sweep(this.options.artifactMaxAgeMs ?? DEFAULT_ARTIFACT_MAX_AGE_MS);
       // Cached scan answers name advisory sets that reloads have since replaced; a week's worth is plenty to reuse.
       await this.store.vulnerabilityScans.pruneCache(new Date(Date.now() - SCAN_CACHE_MAX_AGE_MS));
+      // Ended sessions and old login attempts (a month of failures is the record; throttling reads 15 minutes).
+      await this.store.sessions.prune(new Date(Date.now() - IDENTITY_RECORDS_MAX_AGE_MS));
+      await this.store.loginAttempts.prune(new Date(Date.now() - IDENTITY_RECORDS_MAX_AGE_MS));
       if (this.options.diskCeilingBytes !== undefined) {
         const report = await enforceDiskCeiling({
           dataDir: this.paths.root,

@@ -21,7 +21,7 @@ import {
 import { formatProblem, parseManifest } from '../manifest/index.js';
 import type { ControlPlane, DeploymentView } from './control-plane.js';
 import { followDeployments } from './deployment-follower.js';
-import { planIntent, type IntentPlan, type PreviewKey } from './intent-plan.js';
+import { planIntent, planPermission, type IntentPlan, type PreviewKey } from './intent-plan.js';
 
 /** What the intake needs of preview environments. */
 export interface PreviewPort {
@@ -49,6 +49,8 @@ export interface HandleOptions {
   wait?: boolean;
   progress?: (line: string) => void;
   signal?: AbortSignal;
+  /** Whether whoever pushed holds a permission: each plan's permission is checked before it is carried out. */
+  permits?: ReceivedPush['permits'];
 }
 
 /**
@@ -72,7 +74,7 @@ export class GitIntake implements PushReceiver {
     const forced = await forcedUpdates(push.objects, push.updates);
     const intents = intentsFromRefUpdates(push.updates, (update) => forced.has(update.ref));
     const wait = !push.pushOptions.some((option) => option === 'no-wait' || option === 'nowait');
-    return this.handle(push.project, intents, push.objects, { source: 'push', actor: push.actor }, { wait, progress, signal });
+    return this.handle(push.project, intents, push.objects, { source: 'push', actor: push.actor }, { wait, progress, signal, permits: push.permits });
   }
 
   async handle(project: string, intents: readonly GitIntent[], objects: GitObjects, origin: IntentOrigin, options: HandleOptions = {}): Promise<IntentOutcome> {
@@ -82,6 +84,12 @@ export class GitIntake implements PushReceiver {
     const outcomes: IntentOutcome[] = [];
     for (const intent of intents) {
       const plan = planIntent(intent, record.productionBranch, origin.source);
+      const permission = planPermission(plan);
+      const access = permission && options.permits ? options.permits(permission) : undefined;
+      if (access && !access.allowed) {
+        outcomes.push({ ok: false, message: `${planSummary(plan)}: ${access.message}`, urls: [], deploymentIds: [] });
+        continue;
+      }
       try {
         outcomes.push(await this.carryOut(project, plan, objects, origin, options, say));
       } catch (error) {
@@ -249,6 +257,22 @@ export class GitIntake implements PushReceiver {
 
   private async urls(project: string, environment: string): Promise<string[]> {
     return (await this.plane.status({ project })).filter((row) => row.environment === environment).map((row) => row.url);
+  }
+}
+
+/** What a plan does, as the refusal of a push names it. */
+function planSummary(plan: IntentPlan): string {
+  switch (plan.kind) {
+    case 'deploy':
+      return `${shortRef(plan.ref)} deploys to production`;
+    case 'deploy_preview':
+      return `${shortRef(plan.ref)} deploys a preview`;
+    case 'release_build':
+      return `${shortRef(plan.ref)} makes a release build`;
+    case 'destroy_preview':
+      return plan.reason;
+    case 'ignore':
+      return plan.reason;
   }
 }
 

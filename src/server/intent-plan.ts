@@ -1,4 +1,5 @@
 import type { GitIntent, IntentOrigin } from '../git/intents.js';
+import type { Permission } from '../identity/index.js';
 
 /** A preview is named for its pull request, or for its branch when it came from a push to Maestro. */
 export type PreviewKey = { kind: 'pull_request'; number: number; branch: string } | { kind: 'branch'; branch: string };
@@ -51,5 +52,23 @@ export function planIntent(intent: GitIntent, productionBranch: string, origin: 
         preview: { kind: 'pull_request', number: intent.number, branch: '' },
         reason: `pull request #${intent.number} was ${intent.merged ? 'merged' : 'closed'}`,
       };
+  }
+}
+
+/**
+ * What carrying a plan out takes of the person who pushed: the production branch deploys to production,
+ * anything else touches a preview or only builds. Provider webhooks are not asked: their signature is
+ * their credential, and the pipeline they drive is the one the project set up.
+ */
+export function planPermission(plan: IntentPlan): Permission | undefined {
+  switch (plan.kind) {
+    case 'deploy':
+      return 'deploy:production';
+    case 'deploy_preview':
+    case 'destroy_preview':
+    case 'release_build':
+      return 'deploy:preview';
+    case 'ignore':
+      return undefined;
   }
 }

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
-import { buildApi, ROUTER_WAKE_PATH } from '../api/index.js';
+import { buildApi, ROUTER_WAKE_PATH, type RateLimits } from '../api/index.js';
 import type { SandboxPolicy } from '../build/index.js';
 import { MaestroError, createLogger, errorMessage, type Logger } from '../common/index.js';
 import { generateToken, hashToken } from '../identity/index.js';
@@ -52,6 +52,8 @@ export interface UpOptions {
   npmAdvisories?: ControlPlaneOptions['npmAdvisories'];
   /** A folder of organisation policy files (.yml); without it the default policies apply alone. */
   policiesDir?: string;
+  /** API requests a minute per token and per address; the API's defaults when absent. */
+  rateLimits?: RateLimits;
   logger?: Logger;
   /** Told things a person starting Maestro must see once (the admin token). */
   announce?: (line: string) => void;
@@ -168,7 +170,7 @@ export async function startMaestro(options: UpOptions): Promise<RunningMaestro> 
       else if (status) logger.warn({ path: status.path, reason: status.reason }, 'advisories unavailable: vulnerability scans will say so');
     });
 
-    api = await buildApi({ plane: started, store, logger, maxUploadBytes: options.maxUploadBytes, version: maestroVersion(), pushReceiver: started.intake, policies, ...(options.hookFetchProtocols ? { hookFetchProtocols: options.hookFetchProtocols } : {}) });
+    api = await buildApi({ plane: started, store, logger, maxUploadBytes: options.maxUploadBytes, version: maestroVersion(), pushReceiver: started.intake, policies, ...(options.hookFetchProtocols ? { hookFetchProtocols: options.hookFetchProtocols } : {}), ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}) });
     await api.listen({ port: options.apiPort, host: options.host }).catch((error: NodeJS.ErrnoException) => {
       throw error.code === 'EADDRINUSE'
         ? new MaestroError('conflict', `the API port ${options.apiPort} is already in use; choose another with --api-port`)

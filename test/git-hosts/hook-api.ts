@@ -62,7 +62,7 @@ export async function startHookApi(): Promise<HookApi> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app, silentLogger());
-  registerAuth(app, store);
+  await registerAuth(app, { store });
   await app.register(
     gitHostRoutes({
       store,

@@ -6,6 +6,7 @@ import { basicCredentials } from '../../src/git/basic-auth.js';
 import { httpBackendEnvironment } from '../../src/git/cgi-environment.js';
 import { parseCgiHead } from '../../src/git/cgi-head.js';
 import { decideGitAccess } from '../../src/git/git-access.js';
+import type { Principal } from '../../src/identity/index.js';
 import { parseGitRequest } from '../../src/git/git-request.js';
 import { sayLines, verdictLine } from '../../src/git/hook-protocol.js';
 import { intentsFromRefUpdates, parseRefUpdates, type GitIntent, type RefUpdate } from '../../src/git/index.js';
@@ -198,35 +199,46 @@ describe('git request paths', () => {
 });
 
 describe('who may push and fetch', () => {
-  const base = { project: 'hello', projectExists: true, repositoryExists: true };
-  const token = (role: string) => ({ name: 't', role });
-
-  it('lets any valid token fetch an existing repository, and says to push first when there is none', () => {
-    expect(decideGitAccess({ ...base, operation: 'fetch', token: token('viewer') })).toMatchObject({ allowed: true });
-    const none = decideGitAccess({ ...base, operation: 'fetch', token: token('owner'), repositoryExists: false });
-    expect(none.allowed).toBe(false);
-    if (!none.allowed) expect(none.error.httpStatus).toBe(404);
+  const ORG = 'org_default';
+  const hello = { organisationId: ORG, projectId: 'prj_hello', projectName: 'hello' };
+  const base = { project: 'hello', target: hello, projectExists: true, repositoryExists: true };
+  const token = (role: string, projectId?: string): Principal => ({
+    kind: 'token',
+    name: 't',
+    organisationId: ORG,
+    grants: [{ role, organisationId: ORG, ...(projectId ? { projectId } : {}) }],
   });
 
-  it('creates a project on a push only for owner and admin tokens; read-only roles never push', () => {
-    expect(decideGitAccess({ ...base, operation: 'push', token: token('owner'), projectExists: false, repositoryExists: false })).toEqual({
-      allowed: true,
-      createProject: true,
-      createRepository: true,
-    });
-    expect(decideGitAccess({ ...base, operation: 'push', token: token('admin'), projectExists: false, repositoryExists: false })).toMatchObject({ allowed: true });
-    expect(decideGitAccess({ ...base, operation: 'push', token: token('ci'), repositoryExists: false })).toEqual({
+  it('lets any role with project:view fetch an existing repository, and says to push first when there is none', () => {
+    expect(decideGitAccess({ ...base, operation: 'fetch', principal: token('viewer') })).toMatchObject({ allowed: true });
+    expect(decideGitAccess({ ...base, operation: 'fetch', principal: token('cache-reader') })).toMatchObject({ allowed: true });
+    const none = decideGitAccess({ ...base, operation: 'fetch', principal: token('owner'), repositoryExists: false });
+    expect(none.allowed).toBe(false);
+    if (!none.allowed) expect(none.error.httpStatus).toBe(404);
+    const elsewhere = decideGitAccess({ ...base, operation: 'fetch', principal: token('owner', 'prj_other') });
+    expect(elsewhere.allowed).toBe(false);
+    if (!elsewhere.allowed) expect(elsewhere.error.message).toBe('project:view is needed on project hello; token "t" has role owner on project prj_other');
+  });
+
+  it('pushes with deploy:preview, and creates a project on a push only with project:create across the organisation', () => {
+    const newProject = { ...base, target: { organisationId: ORG, projectName: 'hello' }, projectExists: false, repositoryExists: false };
+    expect(decideGitAccess({ ...newProject, operation: 'push', principal: token('owner') })).toEqual({ allowed: true, createProject: true, createRepository: true });
+    expect(decideGitAccess({ ...newProject, operation: 'push', principal: token('developer') })).toMatchObject({ allowed: true, createProject: true });
+    expect(decideGitAccess({ ...base, operation: 'push', principal: token('developer', 'prj_hello'), repositoryExists: false })).toEqual({
       allowed: true,
       createProject: false,
       createRepository: true,
     });
-    const ci = decideGitAccess({ ...base, operation: 'push', token: token('ci'), projectExists: false });
-    expect(ci.allowed).toBe(false);
-    if (!ci.allowed) expect(ci.error.message).toMatch(/creating it by a push takes a token with role owner or admin.*has role "ci"/);
+    const scoped = decideGitAccess({ ...newProject, operation: 'push', principal: token('owner', 'prj_other') });
+    expect(scoped.allowed).toBe(false);
+    if (!scoped.allowed) expect(scoped.error.message).toMatch(/^deploy:preview is needed on project hello/);
     for (const role of ['viewer', 'cache-reader']) {
-      const refused = decideGitAccess({ ...base, operation: 'push', token: token(role) });
+      const refused = decideGitAccess({ ...base, operation: 'push', principal: token(role) });
       expect(refused.allowed).toBe(false);
-      if (!refused.allowed) expect(refused.error.httpStatus).toBe(403);
+      if (!refused.allowed) {
+        expect(refused.error.httpStatus).toBe(403);
+        expect(refused.error.message).toBe(`deploy:preview is needed on project hello; token "t" has role ${role} across the organisation`);
+      }
     }
   });
 });

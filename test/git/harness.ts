@@ -54,12 +54,12 @@ export async function startGitServer(): Promise<GitServer> {
   const receiver = new TestReceiver();
   const tokens = { owner: generateToken(), ci: generateToken(), viewer: generateToken(), expired: generateToken() };
   await store.tokens.create({ name: 'admin', hash: hashToken(tokens.owner), role: 'owner' });
-  await store.tokens.create({ name: 'ci', hash: hashToken(tokens.ci), role: 'ci' });
+  await store.tokens.create({ name: 'ci', hash: hashToken(tokens.ci), role: 'developer' });
   await store.tokens.create({ name: 'observer', hash: hashToken(tokens.viewer), role: 'viewer' });
   await store.tokens.create({ name: 'old', hash: hashToken(tokens.expired), role: 'owner', expiresAt: new Date(Date.now() - 60_000) });
 
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, forceCloseConnections: true });
-  registerAuth(app, store);
+  await registerAuth(app, { store });
   await app.register(gitHttpBackend({ store, dataDir, logger: silentLogger(), receiver }));
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();

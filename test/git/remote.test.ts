@@ -20,6 +20,7 @@ import {
   HOOK_ROUTE,
   type ReceivedPush,
 } from '../../src/git/index.js';
+import { generateToken, hashToken } from '../../src/identity/index.js';
 import { GitClient, accepted, refused, startGitServer, type GitServer } from './harness.js';
 
 const ZERO = '0'.repeat(40);
@@ -294,15 +295,19 @@ describe('credentials and access', () => {
     expect(await response.text()).toMatch(/use a Maestro API token as the password of the git URL/);
   });
 
-  it('creates a project on the first push of an owner token, and refuses other roles with 403 saying why', async () => {
+  it('creates a project on the first push of a token with project:create, and refuses others with 403 saying why', async () => {
     const dir = await client.repository();
     const viewer = await client.run(dir, ['push', server.remote('kappa', server.tokens.viewer), 'main']);
     expect(viewer.code).not.toBe(0);
     expect(viewer.stderr).toContain('403');
-    expect(viewer.stderr).toMatch(/remote: the token "observer" has the read-only role "viewer"/);
-    const ci = await client.run(dir, ['push', server.remote('kappa', server.tokens.ci), 'main']);
-    expect(ci.stderr).toContain('403');
-    expect(ci.stderr).toMatch(/remote: project "kappa" does not exist, and creating it by a push takes a token with role owner or admin/);
+    expect(viewer.stderr).toMatch(/remote: deploy:preview is needed on project kappa; token "observer" has role viewer across the organisation/);
+    // A token scoped to another project reaches nothing here, not even a new project.
+    const neighbour = await server.store.projects.ensure('kappa-neighbour');
+    const scopedSecret = generateToken();
+    await server.store.tokens.create({ name: 'neighbour-ci', hash: hashToken(scopedSecret), role: 'owner', projectId: neighbour.id });
+    const scoped = await client.run(dir, ['push', server.remote('kappa', scopedSecret), 'main']);
+    expect(scoped.stderr).toContain('403');
+    expect(scoped.stderr).toMatch(/remote: deploy:preview is needed on project kappa; token "neighbour-ci" has role owner on project kappa-neighbour/);
     expect(await server.store.projects.get('kappa')).toBeUndefined();
     expect(server.receiver.pushes).toHaveLength(0);
 
@@ -310,7 +315,7 @@ describe('credentials and access', () => {
     expect(owner.code, owner.stderr).toBe(0);
     expect(await server.store.projects.get('kappa')).toMatchObject({ name: 'kappa' });
 
-    // Now that it exists, a ci token may push to it.
+    // Once it exists, a developer's token pushes to it too.
     await client.commit(dir, { 'more.txt': 'more\n' }, 'more');
     expect((await client.run(dir, ['push', server.remote('kappa', server.tokens.ci), 'main'])).code).toBe(0);
     expect(server.receiver.pushes.map((push) => push.actor)).toEqual(['admin', 'ci']);

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_REMOTE_CACHE_SETTINGS,
   artifactLimit,
-  cacheAccess,
   isCacheHash,
   limitBody,
   planEviction,
@@ -12,6 +11,7 @@ import {
   type EvictionCandidate,
 } from '../../src/build/remote-cache/index.js';
 import { parseArtifactDuration, parseArtifactTag } from '../../src/build/remote-cache/artifact-headers.js';
+import { roleAllows } from '../../src/identity/index.js';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
 
@@ -116,11 +116,12 @@ describe('cache keys and namespaces', () => {
     expect(() => turboNamespace({ slug: 'My_Team' })).toThrow(/slug \(TURBO_TEAM\) "My_Team" is not a Maestro project name/);
   });
 
-  it('lets read-only roles read but not write', () => {
-    expect(cacheAccess('viewer')).toEqual({ read: true, write: false, createNamespace: false });
-    expect(cacheAccess('cache-reader').write).toBe(false);
-    expect(cacheAccess('owner')).toEqual({ read: true, write: true, createNamespace: true });
-    expect(cacheAccess('ci').write).toBe(true);
+  it('lets read-only roles read but not write, by the one permission matrix', () => {
+    for (const role of ['viewer', 'cache-reader']) {
+      expect([roleAllows(role, 'cache:read'), roleAllows(role, 'cache:write')]).toEqual([true, false]);
+    }
+    for (const role of ['owner', 'admin', 'developer']) expect(roleAllows(role, 'cache:write')).toBe(true);
+    expect(roleAllows('ci', 'cache:read')).toBe(false);
   });
 });
 

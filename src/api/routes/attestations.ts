@@ -36,6 +36,7 @@ export function attestationRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.get(
       '/v1/keys',
       {
+        config: { permission: { permission: 'project:view', anyProject: true } },
         schema: {
           summary: "The server's signing keys (public halves, PEM): the active one signs new attestations; retired ones still verify what they signed",
           tags: ['attestations'],
@@ -60,6 +61,7 @@ export function attestationRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.get(
       '/v1/artifacts/:digest/attestations',
       {
+        config: { permission: { permission: 'project:view', anyProject: true } },
         schema: {
           summary: "An artifact's signed attestations (SLSA provenance, SBOM) as Sigstore bundles; an empty list when it has none",
           tags: ['attestations'],
@@ -91,6 +93,7 @@ export function attestationRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.get(
       '/v1/artifacts/:digest',
       {
+        config: { permission: { permission: 'project:view', anyProject: true } },
         schema: {
           summary: "Download a stored build artifact (gzip tar), e.g. to verify it against its attestations; HEAD says whether the server has it",
           tags: ['artifacts'],

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { MaestroError } from '../../common/index.js';
 import type { Build } from '../../store/index.js';
 import type { ApiContext } from '../context.js';
+import { deployPermissionOfDeployment, paramOf, projectOfBuild, queryOf } from '../access-lookups.js';
 
 const StepView = z.object({
   name: z.string(),
@@ -74,6 +75,7 @@ export function buildRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.get(
       '/v1/builds',
       {
+        config: { permission: { permission: 'project:view', project: (request) => queryOf(request, 'project') } },
         schema: {
           summary: 'Recent builds with their pipeline steps, newest first, and the queue',
           tags: ['builds'],
@@ -91,6 +93,7 @@ export function buildRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.get(
       '/v1/artifacts',
       {
+        config: { permission: 'org:view' },
         schema: {
           summary: 'Stored build artifacts, oldest first; `inUse` ones (live, warm, recent releases, deploys in progress) are never removed',
           tags: ['artifacts'],
@@ -106,19 +109,20 @@ export function buildRoutes(context: ApiContext): FastifyPluginAsyncZod {
 
     app.get(
       '/v1/cache/stats',
-      { schema: { summary: 'The build cache: entries, size, hit rate, evictions', tags: ['builds'] } },
+      { config: { permission: 'metrics:view' }, schema: { summary: 'The build cache: entries, size, hit rate, evictions', tags: ['builds'] } },
       async () => plane.buildCache.stats(),
     );
 
     app.get(
       '/v1/builds/:id',
-      { schema: { summary: 'One build with its steps', tags: ['builds'], params: z.object({ id: z.string() }), response: { 200: BuildView } } },
+      { config: { permission: { permission: 'project:view', project: (request) => projectOfBuild(store, paramOf(request, 'id')) } }, schema: { summary: 'One build with its steps', tags: ['builds'], params: z.object({ id: z.string() }), response: { 200: BuildView } } },
       async (request) => view(await requireBuild(request.params.id)),
     );
 
     app.post(
       '/v1/builds/:id/cancel',
       {
+        config: { permission: { permission: async (request) => deployPermissionOfDeployment(store, (await store.builds.get(paramOf(request, 'id') ?? ''))?.deploymentId), project: (request) => projectOfBuild(store, paramOf(request, 'id')) } },
         schema: {
           summary: 'Cancel a queued or running build; its processes are stopped',
           tags: ['builds'],

@@ -2,6 +2,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { DeploymentEvent } from '../../events/index.js';
 import { isDeploymentStatus, isTerminal } from '../../store/index.js';
+import { bodyOf, deployPermissionIn, paramOf, projectOfDeployment, queryOf } from '../access-lookups.js';
+import { isPerson } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import { DeploymentView, NAME } from '../schemas.js';
 import { openEventStream } from '../sse.js';
@@ -13,6 +15,11 @@ export function deploymentRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.post(
       '/v1/projects/:project/deployments',
       {
+        config: {
+          permission: { permission: (request) => deployPermissionIn(store, paramOf(request, 'project'), bodyOf(request, 'environment') ?? 'production') },
+          // A person deploying to production by hand, outside the pipeline (git pushes, provider webhooks), says why.
+          reason: (request) => request.access?.permission === 'deploy:production' && isPerson(request.actor),
+        },
         schema: {
           summary: 'Deploy an uploaded source to an environment',
           description: 'Creates one deployment per selected service of the maestro.yml inside the source. Idempotent while in progress.',
@@ -22,6 +29,7 @@ export function deploymentRoutes(context: ApiContext): FastifyPluginAsyncZod {
             source: z.string().regex(/^[0-9a-f]{64}$/, 'must be the sha256 digest returned by POST /v1/sources'),
             environment: NAME.default('production'),
             services: z.array(NAME).optional(),
+            reason: z.string().max(500).optional().describe('Why: required from a person deploying to production'),
           }),
           response: { 201: z.object({ deployments: z.array(DeploymentView) }) },
         },
@@ -41,6 +49,7 @@ export function deploymentRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.get(
       '/v1/deployments',
       {
+        config: { permission: { permission: 'project:view', project: (request) => queryOf(request, 'project') } },
         schema: {
           summary: 'List deployments, newest first',
           tags: ['deployments'],
@@ -59,6 +68,7 @@ export function deploymentRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.get(
       '/v1/deployments/:id',
       {
+        config: { permission: { permission: 'project:view', project: (request) => projectOfDeployment(store, paramOf(request, 'id')) } },
         schema: { summary: 'One deployment', tags: ['deployments'], params: z.object({ id: z.string() }), response: { 200: DeploymentView } },
       },
       async (request) => plane.getDeployment(request.params.id),
@@ -67,6 +77,8 @@ export function deploymentRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.get(
       '/v1/deployments/:id/events',
       {
+        // The events carry the build's log lines.
+        config: { permission: { permission: 'logs:view', project: (request) => projectOfDeployment(store, paramOf(request, 'id')) } },
         schema: {
           summary: 'Server-sent events of a deployment: status, steps, log lines',
           description: 'Replays recorded events after `after` (or Last-Event-ID), then streams live ones; ends after the final status.',

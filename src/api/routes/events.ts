@@ -12,6 +12,7 @@ import {
 } from '../../events/index.js';
 import { DELIVERY_STATUSES, type Store, type Webhook, type WebhookDelivery } from '../../store/index.js';
 import type { ApiContext } from '../context.js';
+import { paramOf, projectOfDelivery, projectOfWebhook, queryOf } from '../access-lookups.js';
 import { openEventStream } from '../sse.js';
 
 const LifecycleEventView = z.object({
@@ -112,6 +113,7 @@ export function eventRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.get(
       '/v1/events',
       {
+        config: { permission: { permission: 'project:view', project: (request) => queryOf(request, 'project') } },
         schema: {
           summary: 'Lifecycle events, oldest first',
           description: 'Pass the last id you saw as `after` to get what came next (`cursor` in the answer); `newest=true` gives the latest `limit` events instead.',
@@ -142,6 +144,7 @@ export function eventRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.get(
       '/v1/events/stream',
       {
+        config: { permission: { permission: 'project:view', project: (request) => queryOf(request, 'project') } },
         schema: {
           summary: 'Server-sent lifecycle events: replays after `after` (or Last-Event-ID), then follows',
           tags: ['events'],
@@ -199,6 +202,7 @@ export function eventRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.post(
       '/v1/webhooks',
       {
+        config: { permission: 'service:manage' },
         schema: {
           summary: 'Send lifecycle events to a URL',
           description: 'The answer holds the signing secret; it is not shown again. Deliveries carry X-Maestro-Signature: sha256=<HMAC of the body>.',
@@ -230,13 +234,14 @@ export function eventRoutes(context: ApiContext): FastifyPluginAsyncZod {
 
     app.get(
       '/v1/webhooks',
-      { schema: { summary: 'Webhooks (without their secrets)', tags: ['webhooks'], response: { 200: z.object({ webhooks: z.array(WebhookView) }) } } },
+      { config: { permission: 'service:manage' }, schema: { summary: 'Webhooks (without their secrets)', tags: ['webhooks'], response: { 200: z.object({ webhooks: z.array(WebhookView) }) } } },
       async () => ({ webhooks: await Promise.all((await store.webhooks.list()).map((webhook) => webhookView(store, webhook))) }),
     );
 
     app.delete(
       '/v1/webhooks/:id',
       {
+        config: { permission: { permission: 'service:manage', project: (request) => projectOfWebhook(store, paramOf(request, 'id')) } },
         schema: {
           summary: 'Remove a webhook; its undelivered events are dropped',
           tags: ['webhooks'],
@@ -255,6 +260,7 @@ export function eventRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.get(
       '/v1/webhooks/:id/deliveries',
       {
+        config: { permission: { permission: 'service:manage', project: (request) => projectOfWebhook(store, paramOf(request, 'id')) } },
         schema: {
           summary: "A webhook's deliveries, newest first (status=dead: its dead letters)",
           tags: ['webhooks'],
@@ -277,6 +283,7 @@ export function eventRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.get(
       '/v1/deliveries',
       {
+        config: { permission: 'service:manage' },
         schema: {
           summary: 'Deliveries of every webhook, newest first (status=dead: the dead-letter list)',
           tags: ['webhooks'],
@@ -293,6 +300,7 @@ export function eventRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.post(
       '/v1/deliveries/:id/redeliver',
       {
+        config: { permission: { permission: 'service:manage', project: (request) => projectOfDelivery(store, paramOf(request, 'id')) } },
         schema: {
           summary: 'Send a delivery again now, with a fresh count of attempts',
           tags: ['webhooks'],

@@ -117,6 +117,7 @@ export function gitHostRoutes(options: GitHostRouteOptions): FastifyPluginAsyncZ
     app.put(
       '/v1/projects/:project/hooks/:provider',
       {
+        config: { permission: 'service:manage' },
         schema: {
           summary: "Link a project to its GitHub or GitLab repository: webhooks in, commit statuses out",
           description:
@@ -157,6 +158,7 @@ export function gitHostRoutes(options: GitHostRouteOptions): FastifyPluginAsyncZ
     app.get(
       '/v1/projects/:project/hooks',
       {
+        config: { permission: 'service:manage' },
         schema: {
           summary: "A project's links to GitHub and GitLab (never their secrets or tokens)",
           tags: ['git hosts'],
@@ -173,6 +175,7 @@ export function gitHostRoutes(options: GitHostRouteOptions): FastifyPluginAsyncZ
     app.get(
       '/v1/projects/:project/hooks/:provider',
       {
+        config: { permission: 'service:manage' },
         schema: {
           summary: "A project's link to one provider (never its secret or token)",
           tags: ['git hosts'],
@@ -192,6 +195,7 @@ export function gitHostRoutes(options: GitHostRouteOptions): FastifyPluginAsyncZ
     app.delete(
       '/v1/projects/:project/hooks/:provider',
       {
+        config: { permission: 'service:manage' },
         schema: {
           summary: "Unlink a project from a provider: its webhooks are refused and no more statuses are sent",
           tags: ['git hosts'],
@@ -212,6 +216,7 @@ export function gitHostRoutes(options: GitHostRouteOptions): FastifyPluginAsyncZ
     app.get(
       '/v1/projects/:project/commit-statuses',
       {
+        config: { permission: 'project:view' },
         schema: {
           summary: "Commit statuses sent (or being sent) to GitHub and GitLab for a project, newest first; status=dead lists those given up",
           tags: ['git hosts'],

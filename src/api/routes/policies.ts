@@ -6,7 +6,6 @@ import { policiesSchema } from '../../manifest/index.js';
 import {
   DEFAULT_ORGANISATION_POLICIES,
   POLICY_SOURCES,
-  checkCanWaive,
   completeDryRunInput,
   dryRun,
   dryRunInputSchema,
@@ -16,6 +15,7 @@ import {
 } from '../../policy/index.js';
 import type { PolicyWaiver, Project, Store } from '../../store/index.js';
 import type { ApiContext } from '../context.js';
+import { paramOf, projectOfDeployment } from '../access-lookups.js';
 import { NAME } from '../schemas.js';
 
 const PolicyResultView = z.object({
@@ -95,6 +95,7 @@ export function policyRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.post(
       '/v1/policies/dryrun',
       {
+        config: { permission: 'project:view' },
         schema: {
           summary: 'Evaluate policies against an input without deploying',
           description:
@@ -124,6 +125,7 @@ export function policyRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.get(
       '/v1/projects/:project/waivers',
       {
+        config: { permission: 'project:view' },
         schema: {
           summary: "A project's policy waivers, newest first",
           tags: ['policies'],
@@ -143,6 +145,7 @@ export function policyRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.post(
       '/v1/projects/:project/waivers',
       {
+        config: { permission: 'policy:waive', reason: true },
         schema: {
           summary: 'Waive a policy: for one artifact, or for a time',
           description: 'Exactly one of `artifact` (releases of that artifact, for 30 days) and `for` (any artifact, up to 90d). Records a policy.waived event.',
@@ -159,7 +162,6 @@ export function policyRoutes(context: ApiContext): FastifyPluginAsyncZod {
         },
       },
       async (request, reply) => {
-        checkCanWaive(request.actor);
         const project = await requireProject(store, request.params.project);
         const planned = planWaiver(request.body, new Date());
         const waiver = await store.policyWaivers.create({ projectId: project.id, waivedBy: request.actor!.name, ...planned });
@@ -184,6 +186,7 @@ export function policyRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.delete(
       '/v1/projects/:project/waivers/:id',
       {
+        config: { permission: 'policy:waive' },
         schema: {
           summary: 'Revoke a waiver: it stops counting at once',
           tags: ['policies'],
@@ -192,7 +195,6 @@ export function policyRoutes(context: ApiContext): FastifyPluginAsyncZod {
         },
       },
       async (request) => {
-        checkCanWaive(request.actor);
         const project = await requireProject(store, request.params.project);
         const waiver = await store.policyWaivers.revoke(project.id, request.params.id);
         return { waiver: waiverView(waiver, project.name) };
@@ -202,6 +204,7 @@ export function policyRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.get(
       '/v1/deployments/:id/policy',
       {
+        config: { permission: { permission: 'project:view', project: (request) => projectOfDeployment(store, paramOf(request, 'id')) } },
         schema: {
           summary: "The policy gate's decision on a deployment",
           description: 'The latest evaluation: every result and the input the policies read.',

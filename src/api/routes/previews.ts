@@ -2,6 +2,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { durationWithin, settingsView } from '../../previews/index.js';
 import type { ApiContext } from '../context.js';
+import type { FastifyRequest } from 'fastify';
+import { queryOf } from '../access-lookups.js';
 
 const PreviewView = z.object({
   project: z.string(),
@@ -53,6 +55,9 @@ const ProjectParams = z.object({ project: z.string() });
 const PreviewParams = z.object({ project: z.string(), name: z.string() });
 const DAY_MS = 86_400_000;
 
+/** A garbage collection deletes environments and files across projects; a dry run only reads. */
+const dryRunAsked = (request: FastifyRequest): boolean => (request.body as { dryRun?: unknown } | undefined)?.dryRun === true;
+
 /** Preview environments (list, destroy, extend, garbage collection) and the project settings that govern them. */
 export function previewRoutes(context: ApiContext): FastifyPluginAsyncZod {
   const { plane } = context;
@@ -60,6 +65,7 @@ export function previewRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.get(
       '/v1/previews',
       {
+        config: { permission: { permission: 'project:view', project: (request) => queryOf(request, 'project') } },
         schema: {
           summary: 'Live previews of every project (or of one)',
           tags: ['previews'],
@@ -73,6 +79,7 @@ export function previewRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.get(
       '/v1/projects/:project/previews',
       {
+        config: { permission: 'project:view' },
         schema: { summary: 'Live previews of a project, oldest first', tags: ['previews'], params: ProjectParams, response: { 200: z.object({ previews: z.array(PreviewView) }) } },
       },
       async (request) => ({ previews: await plane.previews.list(request.params.project) }),
@@ -81,6 +88,7 @@ export function previewRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.delete(
       '/v1/projects/:project/previews/:name',
       {
+        config: { permission: 'deploy:preview' },
         schema: {
           summary: 'Destroy a preview completely',
           description: 'Its deployments end, its routes go, its replicas stop, its files and its environment are deleted. Idempotent.',
@@ -97,6 +105,7 @@ export function previewRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.post(
       '/v1/projects/:project/previews/:name/extend',
       {
+        config: { permission: 'deploy:preview' },
         schema: {
           summary: "Push a preview's expiry out",
           tags: ['previews'],
@@ -111,6 +120,7 @@ export function previewRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.get(
       '/v1/previews/orphans',
       {
+        config: { permission: 'org:view' },
         schema: {
           summary: 'What a garbage collection would remove',
           description: 'Preview-like environments with no live preview, replicas, routes, work and revision folders and logs that belong to nothing.',
@@ -124,6 +134,7 @@ export function previewRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.post(
       '/v1/previews/gc',
       {
+        config: { permission: { permission: (request) => (dryRunAsked(request) ? 'org:view' : 'project:delete') } },
         schema: {
           summary: 'Remove what belongs to nothing (or only list it, with dryRun)',
           tags: ['previews'],
@@ -136,13 +147,14 @@ export function previewRoutes(context: ApiContext): FastifyPluginAsyncZod {
 
     app.get(
       '/v1/projects/:project/settings',
-      { schema: { summary: 'How a project takes pushes, and its previews\' limits', tags: ['projects'], params: ProjectParams, response: { 200: SettingsView } } },
+      { config: { permission: 'project:view' }, schema: { summary: 'How a project takes pushes, and its previews\' limits', tags: ['projects'], params: ProjectParams, response: { 200: SettingsView } } },
       async (request) => settingsView(await plane.previews.settings(request.params.project)),
     );
 
     app.patch(
       '/v1/projects/:project/settings',
       {
+        config: { permission: 'service:manage' },
         schema: {
           summary: "Change a project's production branch and preview limits",
           tags: ['projects'],

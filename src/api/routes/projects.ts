@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { MaestroError } from '../../common/index.js';
+import { principalAllows } from '../../identity/index.js';
+import { paramOf, projectOfRevision } from '../access-lookups.js';
 import type { ApiContext } from '../context.js';
 import { NAME, ProjectView } from '../schemas.js';
 
@@ -10,13 +12,25 @@ export function projectRoutes(context: ApiContext): FastifyPluginAsyncZod {
   return async (app) => {
     app.get(
       '/v1/projects',
-      { schema: { summary: 'List projects', tags: ['projects'], response: { 200: z.object({ projects: z.array(ProjectView) }) } } },
-      async () => ({ projects: (await store.projects.list()).map(view) }),
+      {
+        config: { permission: { permission: 'project:view', anyProject: true } },
+        schema: { summary: 'List the projects you may see', tags: ['projects'], response: { 200: z.object({ projects: z.array(ProjectView) }) } },
+      },
+      async (request) => {
+        const actor = request.actor!;
+        const visible = [];
+        for (const project of await store.projects.list()) {
+          const scope = await store.projects.scope(project.name);
+          if (scope && principalAllows(actor, 'project:view', { organisationId: scope.organisationId, projectId: scope.id, projectName: project.name })) visible.push(view(project));
+        }
+        return { projects: visible };
+      },
     );
 
     app.post(
       '/v1/projects',
       {
+        config: { permission: 'project:create' },
         schema: {
           summary: 'Create a project',
           tags: ['projects'],
@@ -30,6 +44,7 @@ export function projectRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.get(
       '/v1/projects/:project',
       {
+        config: { permission: 'project:view' },
         schema: {
           summary: 'One project with its services and environments',
           tags: ['projects'],
@@ -53,6 +68,7 @@ export function projectRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.get(
       '/v1/projects/:project/services',
       {
+        config: { permission: 'project:view' },
         schema: {
           summary: 'Services of a project',
           tags: ['projects'],
@@ -69,6 +85,7 @@ export function projectRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.get(
       '/v1/projects/:project/environments',
       {
+        config: { permission: 'project:view' },
         schema: {
           summary: 'Environments of a project',
           tags: ['projects'],
@@ -85,6 +102,7 @@ export function projectRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.get(
       '/v1/revisions/:id',
       {
+        config: { permission: { permission: 'project:view', project: (request) => projectOfRevision(store, paramOf(request, 'id')) } },
         schema: { summary: 'One revision with its replicas', tags: ['revisions'], params: z.object({ id: z.string() }) },
       },
       async (request) => {

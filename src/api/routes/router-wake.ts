@@ -16,7 +16,9 @@ export function routerWakeRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.post(
       ROUTER_WAKE_PATH,
       {
-        config: { public: true },
+        // Not an API token's route: the router authenticates with its own admin secret (checked below), and
+        // a held request must never wait on a rate limit.
+        config: { public: true, rateLimit: false },
         schema: {
           hide: true,
           body: z.object({ host: z.string().min(1).max(253) }),

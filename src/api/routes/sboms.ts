@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { MaestroError } from '../../common/index.js';
 import type { Store } from '../../store/index.js';
 import { toSpdx } from '../../supply-chain/sbom/index.js';
+import { paramOf, projectOfBuild } from '../access-lookups.js';
 
 export const SBOM_MEDIA_TYPES = {
   cyclonedx: 'application/vnd.cyclonedx+json; version=1.6',
@@ -16,6 +17,7 @@ export function sbomRoutes(context: { store: Store }): FastifyPluginAsyncZod {
     app.get(
       '/v1/builds/:id/sbom',
       {
+        config: { permission: { permission: 'project:view', project: (request) => projectOfBuild(store, paramOf(request, 'id')) } },
         schema: {
           summary: "A build's SBOM: its service's resolved dependencies, CycloneDX 1.6 JSON (default) or SPDX 2.3 JSON",
           tags: ['builds'],

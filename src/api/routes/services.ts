@@ -1,16 +1,20 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { deployPermissionIn, paramOf, queryOf } from '../access-lookups.js';
 import type { ApiContext } from '../context.js';
 import { DeploymentView, ReleaseView, RollbackResult, ServiceStatusView, TargetParams } from '../schemas.js';
 
 const PREFIX = '/v1/projects/:project/services/:service/environments/:environment';
 
 export function serviceRoutes(context: ApiContext): FastifyPluginAsyncZod {
-  const { plane } = context;
+  const { plane, store } = context;
+  const deployHere = { permission: (request: FastifyRequest) => deployPermissionIn(store, paramOf(request, 'project'), paramOf(request, 'environment') ?? '') };
   return async (app) => {
     app.get(
       '/v1/status',
       {
+        config: { permission: { permission: 'project:view', project: (request) => queryOf(request, 'project') } },
         schema: {
           summary: 'What serves where: every live service with its release, replicas and URL',
           tags: ['status'],
@@ -24,6 +28,7 @@ export function serviceRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.get(
       `${PREFIX}/releases`,
       {
+        config: { permission: 'project:view' },
         schema: {
           summary: 'Releases of a service in an environment, newest first',
           tags: ['releases'],
@@ -41,6 +46,7 @@ export function serviceRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.post(
       `${PREFIX}/rollback`,
       {
+        config: { permission: 'deploy:rollback' },
         schema: {
           summary: 'Move traffic back to an earlier release (default: the previous one)',
           tags: ['releases'],
@@ -64,6 +70,7 @@ export function serviceRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.post(
       `${PREFIX}/promote`,
       {
+        config: { permission: deployHere },
         schema: {
           summary: 'Move the rollout in progress on: past a pause, or (full) straight to 100%',
           tags: ['rollouts'],
@@ -78,6 +85,7 @@ export function serviceRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.post(
       `${PREFIX}/abort`,
       {
+        config: { permission: deployHere },
         schema: {
           summary: 'Stop the rollout in progress: all traffic back to the stable revision at once (or cancel its build)',
           tags: ['rollouts'],
@@ -93,6 +101,7 @@ export function serviceRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.get(
       `${PREFIX}/rollout`,
       {
+        config: { permission: 'metrics:view' },
         schema: {
           summary: 'The latest rollout: its step, the traffic split and the analysis verdicts that decide it',
           tags: ['rollouts'],
@@ -139,6 +148,7 @@ export function serviceRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.get(
       `${PREFIX}/logs`,
       {
+        config: { permission: 'logs:view' },
         schema: {
           summary: 'Log lines of the live revision; `follow=true` streams them as NDJSON',
           tags: ['logs'],

@@ -22,6 +22,7 @@ export function sourceRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.post(
       '/v1/sources',
       {
+        config: { permission: { permission: 'deploy:preview', anyProject: true } },
         schema: {
           summary: 'Upload a source archive (gzip tar)',
           tags: ['sources'],
@@ -59,6 +60,7 @@ export function sourceRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.get(
       '/v1/sources/:digest',
       {
+        config: { permission: { permission: 'project:view', anyProject: true } },
         schema: {
           summary: 'Download a source archive (runners on other machines); HEAD says whether the server has it',
           tags: ['sources'],
@@ -75,6 +77,7 @@ export function sourceRoutes(context: ApiContext): FastifyPluginAsyncZod {
     app.put(
       '/v1/artifacts/:digest',
       {
+        config: { permission: { permission: 'deploy:preview', anyProject: true } },
         schema: {
           summary: 'Upload a build artifact under its sha256 (runners on other machines); a body with another digest is refused',
           tags: ['artifacts'],

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { MaestroError } from '../../common/index.js';
 import { ECOSYSTEMS, VulnerabilityScanResultSchema, type VulnerabilityScanner } from '../../supply-chain/vulns/index.js';
 import type { Store } from '../../store/index.js';
+import { paramOf, projectOfBuild } from '../access-lookups.js';
 
 const BuildScanView = VulnerabilityScanResultSchema.extend({
   build: z.string(),
@@ -34,6 +35,7 @@ export function vulnerabilityRoutes(context: { store: Store; scanner: () => Vuln
     app.get(
       '/v1/builds/:id/vulnerabilities',
       {
+        config: { permission: { permission: 'project:view', project: (request) => projectOfBuild(store, paramOf(request, 'id')) } },
         schema: {
           summary: "A build's vulnerability scan: findings most severe first, counts by severity, what was not scanned, each source; `status: unavailable` is never a pass",
           tags: ['builds'],
@@ -54,7 +56,7 @@ export function vulnerabilityRoutes(context: { store: Store; scanner: () => Vuln
 
     app.get(
       '/v1/advisories',
-      { schema: { summary: 'The OSV advisories vulnerability scans use: where from, how many, their digest, skipped files', tags: ['advisories'], response: { 200: AdvisoriesView } } },
+      { config: { permission: 'org:view' }, schema: { summary: 'The OSV advisories vulnerability scans use: where from, how many, their digest, skipped files', tags: ['advisories'], response: { 200: AdvisoriesView } } },
       async () => {
         const status = await context.scanner().advisoriesStatus();
         if (!status) throw new MaestroError('conflict', NOT_CONFIGURED);
@@ -65,6 +67,7 @@ export function vulnerabilityRoutes(context: { store: Store; scanner: () => Vuln
     app.post(
       '/v1/advisories/reload',
       {
+        config: { permission: 'service:manage' },
         schema: {
           summary: 'Read the OSV advisories again now (a folder is also re-read by itself when files are added or removed)',
           tags: ['advisories'],

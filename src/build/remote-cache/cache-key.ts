@@ -33,16 +33,22 @@ export function checkNamespace(name: string, where: string): string {
   return name;
 }
 
+/** The project turbo's query names, unchecked (the access guard reads it before the request is validated). */
+export function turboProject(query: { slug?: unknown; teamId?: unknown }): string | undefined {
+  if (typeof query.slug === 'string' && query.slug !== '') return query.slug;
+  if (typeof query.teamId === 'string' && query.teamId !== '') {
+    return query.teamId.startsWith(TURBO_TEAM_ID_PREFIX) ? query.teamId.slice(TURBO_TEAM_ID_PREFIX.length) : query.teamId;
+  }
+  return undefined;
+}
+
 /**
  * Turborepo sends its team as `?slug=` (TURBO_TEAM) or `?teamId=` (TURBO_TEAMID, which turbo only
  * sends when it starts with "team_"). Either names the project; the slug wins when both come.
  */
 export function turboNamespace(query: { slug?: string | undefined; teamId?: string | undefined }): string {
-  if (query.slug !== undefined && query.slug !== '') return checkNamespace(query.slug, 'slug (TURBO_TEAM)');
-  if (query.teamId !== undefined && query.teamId !== '') {
-    const name = query.teamId.startsWith(TURBO_TEAM_ID_PREFIX) ? query.teamId.slice(TURBO_TEAM_ID_PREFIX.length) : query.teamId;
-    return checkNamespace(name, 'teamId (TURBO_TEAMID without its "team_" prefix)');
-  }
+  const project = turboProject(query);
+  if (project !== undefined) return checkNamespace(project, query.slug ? 'slug (TURBO_TEAM)' : 'teamId (TURBO_TEAMID without its "team_" prefix)');
   throw new MaestroError(
     'validation_error',
     'no cache namespace: set TURBO_TEAM to the Maestro project the cache belongs to (turbo sends it as ?slug=)',

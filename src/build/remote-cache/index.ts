@@ -11,6 +11,5 @@ export {
   remoteCacheSettingsFromEnv,
   type RemoteCacheSettings,
 } from './settings.js';
-export { READ_ONLY_CACHE_ROLES, cacheAccess, type CacheAccess } from './access.js';
-export { HASH_PATTERN, MAX_HASH_LENGTH, isCacheHash, turboNamespace } from './cache-key.js';
+export { HASH_PATTERN, MAX_HASH_LENGTH, isCacheHash, turboNamespace, turboProject } from './cache-key.js';
 export { limitBody } from './limit-body.js';

@@ -3,10 +3,10 @@
  * `NX_SELF_HOSTED_REMOTE_CACHE_SERVER=<maestro url>/nx` (the default project) or `<maestro url>/nx/<project>`,
  * with a Maestro API token in `NX_SELF_HOSTED_REMOTE_CACHE_ACCESS_TOKEN`.
  */
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { MaestroError, type Logger } from '../../common/index.js';
-import { checkCacheWrite } from './access.js';
 import { declaredLength } from './artifact-headers.js';
 import { HASH_PATTERN, HASH_RULE, checkNamespace } from './cache-key.js';
 import { plainTextErrors } from './plain-text-errors.js';
@@ -27,9 +27,13 @@ export function nxRoutes(cache: RemoteCache, logger: Logger): FastifyPluginAsync
     const namespaceOf = (path: { project?: string | undefined }): string =>
       path.project === undefined ? cache.settings.nxNamespace : checkNamespace(path.project, 'the project in the Nx cache URL');
 
+    // The project in the URL (or the default one) is what a project-scoped token must be scoped to.
+    const project = (request: FastifyRequest): string => (request.params as { project?: string }).project ?? cache.settings.nxNamespace;
+    const read = { permission: { permission: 'cache:read', project } } as const;
+    const write = { permission: { permission: 'cache:write', project } } as const;
+
     for (const path of PATHS) {
-      app.put(path, { schema: { summary: 'Nx: upload a task output; an existing one is never replaced (409)', tags, params } }, async (request, reply) => {
-        checkCacheWrite(request.actor);
+      app.put(path, { config: write, schema: { summary: 'Nx: upload a task output; an existing one is never replaced (409)', tags, params } }, async (request, reply) => {
         const outcome = await cache
           .write({
             namespace: namespaceOf(request.params),
@@ -46,14 +50,14 @@ export function nxRoutes(cache: RemoteCache, logger: Logger): FastifyPluginAsync
         return reply.status(200).type('text/plain').send('stored');
       });
 
-      app.get(path, { exposeHeadRoute: false, schema: { summary: 'Nx: download a task output', tags, params } }, async (request, reply) => {
+      app.get(path, { exposeHeadRoute: false, config: read, schema: { summary: 'Nx: download a task output', tags, params } }, async (request, reply) => {
         const hit = await cache.open(namespaceOf(request.params), request.params.hash);
         if (!hit) throw new MaestroError('not_found', `the cache has no task ${request.params.hash}`);
         reply.header('content-length', hit.entry.sizeBytes);
         return reply.type('application/octet-stream').send(hit.stream);
       });
 
-      app.head(path, { schema: { summary: 'Nx: does the cache have this task output', tags, params } }, async (request, reply) => {
+      app.head(path, { config: read, schema: { summary: 'Nx: does the cache have this task output', tags, params } }, async (request, reply) => {
         const entry = await cache.lookup(namespaceOf(request.params), request.params.hash);
         if (!entry) return reply.status(404).send();
         reply.header('content-length', entry.sizeBytes);

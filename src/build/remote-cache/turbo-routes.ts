@@ -2,13 +2,13 @@
  * Turborepo's remote cache API (v8), at the root of the API port: `TURBO_API=<maestro url>`, the team
  * (`TURBO_TEAM`, sent as ?slug=) names the project, `TURBO_TOKEN` is a Maestro API token.
  */
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { MaestroError } from '../../common/index.js';
 import type { RemoteCacheEntry } from '../../store/index.js';
-import { checkCacheWrite } from './access.js';
 import { declaredLength, parseArtifactDuration, parseArtifactTag } from './artifact-headers.js';
-import { HASH_PATTERN, HASH_RULE, checkCacheHash, turboNamespace } from './cache-key.js';
+import { HASH_PATTERN, HASH_RULE, checkCacheHash, turboNamespace, turboProject } from './cache-key.js';
 import type { RemoteCache } from './remote-cache.js';
 import { closeAfterRefusal, uploadBody } from './upload-body.js';
 
@@ -19,20 +19,22 @@ const Team = z.object({
 const HashParams = z.object({ hash: z.string().regex(HASH_PATTERN, HASH_RULE) });
 const MAX_QUERY_HASHES = 10_000;
 const tags = ['remote-cache'];
+/** The team names the project, so a token scoped to a project reaches that project's cache only. */
+const read = { permission: { permission: 'cache:read', project: (request: FastifyRequest) => turboProject(request.query as object) } } as const;
+const write = { permission: { permission: 'cache:write', project: (request: FastifyRequest) => turboProject(request.query as object) } } as const;
 
 export function turboRoutes(cache: RemoteCache): FastifyPluginAsyncZod {
   return async (app) => {
     app.get(
       '/v8/artifacts/status',
-      { schema: { summary: 'Turborepo: is remote caching enabled for this token', tags, querystring: Team } },
+      { config: read, schema: { summary: 'Turborepo: is remote caching enabled for this token', tags, querystring: Team } },
       async () => ({ status: 'enabled' }),
     );
 
     app.put(
       '/v8/artifacts/:hash',
-      { schema: { summary: 'Turborepo: upload a task output (application/octet-stream)', tags, params: HashParams, querystring: Team } },
+      { config: write, schema: { summary: 'Turborepo: upload a task output (application/octet-stream)', tags, params: HashParams, querystring: Team } },
       async (request, reply) => {
-        checkCacheWrite(request.actor);
         const namespace = turboNamespace(request.query);
         const durationMs = parseArtifactDuration(request.headers['x-artifact-duration']);
         const tag = parseArtifactTag(request.headers['x-artifact-tag']);
@@ -55,6 +57,7 @@ export function turboRoutes(cache: RemoteCache): FastifyPluginAsyncZod {
       '/v8/artifacts/:hash',
       {
         exposeHeadRoute: false,
+        config: read,
         schema: { summary: 'Turborepo: download a task output', tags, params: HashParams, querystring: Team },
       },
       async (request, reply) => {
@@ -67,7 +70,7 @@ export function turboRoutes(cache: RemoteCache): FastifyPluginAsyncZod {
 
     app.head(
       '/v8/artifacts/:hash',
-      { schema: { summary: 'Turborepo: does the cache have this task output', tags, params: HashParams, querystring: Team } },
+      { config: read, schema: { summary: 'Turborepo: does the cache have this task output', tags, params: HashParams, querystring: Team } },
       async (request, reply) => {
         const entry = await cache.lookup(turboNamespace(request.query), request.params.hash);
         if (!entry) return reply.status(404).send();
@@ -79,6 +82,7 @@ export function turboRoutes(cache: RemoteCache): FastifyPluginAsyncZod {
     app.post(
       '/v8/artifacts',
       {
+        config: read,
         schema: {
           summary: 'Turborepo: size, duration and tag of several task outputs (null when missing)',
           tags,
@@ -99,7 +103,7 @@ export function turboRoutes(cache: RemoteCache): FastifyPluginAsyncZod {
     );
 
     // Turborepo reports its hits and misses here; Maestro has no use for them yet, and says fine.
-    app.post('/v8/artifacts/events', { schema: { summary: 'Turborepo: cache usage events (accepted, not kept)', tags } }, async (_request, reply) =>
+    app.post('/v8/artifacts/events', { config: read, schema: { summary: 'Turborepo: cache usage events (accepted, not kept)', tags } }, async (_request, reply) =>
       reply.status(200).send(),
     );
   };

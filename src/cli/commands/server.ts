@@ -14,6 +14,7 @@ import {
   type UpOptions,
 } from '../../server/index.js';
 import { waitForExit } from '../../server/process-util.js';
+import { DEFAULT_RATE_LIMITS } from '../../api/index.js';
 
 interface UpFlags {
   dataDir?: string;
@@ -34,6 +35,8 @@ interface UpFlags {
   npmAdvisoriesRequired?: boolean;
   prometheusUrl?: string;
   policies?: string;
+  rateLimitToken: string;
+  rateLimitAddress: string;
 }
 
 function size(value: string, flag: string): number {
@@ -45,6 +48,12 @@ function size(value: string, flag: string): number {
 function count(value: string, flag: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 1000) throw new InvalidArgumentError(`${flag} takes a whole number from 0 to 1000, got "${value}"`);
+  return n;
+}
+
+function perMinute(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} takes a number of requests per minute, at least 1, got "${value}"`);
   return n;
 }
 
@@ -82,6 +91,10 @@ export function upOptions(flags: UpFlags): UpOptions {
       : {}),
     ...(flags.prometheusUrl ? { prometheusUrl: flags.prometheusUrl } : {}),
     ...(flags.policies ? { policiesDir: flags.policies } : {}),
+    rateLimits: {
+      perTokenPerMinute: perMinute(flags.rateLimitToken, '--rate-limit-token'),
+      perAddressPerMinute: perMinute(flags.rateLimitAddress, '--rate-limit-address'),
+    },
   };
 }
 
@@ -104,7 +117,9 @@ export function addServerOptions(command: Command): Command {
     .option('--npm-advisories [registry]', "also ask the npm registry's bulk advisory endpoint (default https://registry.npmjs.org); a registry that cannot answer only marks itself")
     .option('--npm-advisories-required', 'with --npm-advisories: a scan is unavailable when the registry cannot answer')
     .option('--prometheus-url <url>', 'a Prometheus-compatible query API for `prometheus:` checks in rollout analysis (env MAESTRO_PROMETHEUS_URL)', process.env.MAESTRO_PROMETHEUS_URL)
-    .option('--policies <dir>', "a folder of organisation policy files (.yml) every release is gated on, beside Maestro's defaults (env MAESTRO_POLICIES)", process.env.MAESTRO_POLICIES);
+    .option('--policies <dir>', "a folder of organisation policy files (.yml) every release is gated on, beside Maestro's defaults (env MAESTRO_POLICIES)", process.env.MAESTRO_POLICIES)
+    .option('--rate-limit-token <n>', 'API requests a minute per token or console session (the remote cache gets 10 times as many)', String(DEFAULT_RATE_LIMITS.perTokenPerMinute))
+    .option('--rate-limit-address <n>', 'API requests a minute per address without valid credentials (failed logins and bad tokens count here)', String(DEFAULT_RATE_LIMITS.perAddressPerMinute));
 }
 
 export function announce(running: RunningMaestro): void {
