@@ -41,7 +41,19 @@ export type Actor = Principal & { role: string };
 export const REASON_HEADER = 'x-maestro-reason';
 export const MAX_REASON_LENGTH = 500;
 
+/** A route as registered, with what it declared: the table the access tests walk. */
+export interface DeclaredRoute {
+  method: string;
+  url: string;
+  config: { public?: boolean; permission?: RoutePermission; reason?: unknown };
+  schema?: unknown;
+}
+
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route registered after the guard, with its declared access: what the access tests walk. */
+    declaredRoutes: DeclaredRoute[];
+  }
   interface FastifyRequest {
     actor?: Actor;
     /** Why the caller says they do this (body `reason` or x-maestro-reason), recorded with the action. */
@@ -124,7 +136,12 @@ export function reasonOf(request: FastifyRequest): string | undefined {
 export async function registerAuth(app: FastifyInstance, options: AuthOptions): Promise<void> {
   const { store } = options;
   await app.register(cookie);
-  app.addHook('onRoute', checkRouteDeclaresAccess);
+  const declared: DeclaredRoute[] = [];
+  app.decorate('declaredRoutes', declared);
+  app.addHook('onRoute', (route) => {
+    checkRouteDeclaresAccess(route);
+    for (const method of [route.method].flat()) declared.push({ method, url: route.url, config: (route.config ?? {}) as DeclaredRoute['config'], schema: route.schema });
+  });
 
   // Authentication only records its outcome here, so the rate limiter can key by who is asking (and
   // count failed attempts against their address) before the 401 goes out.
