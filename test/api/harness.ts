@@ -2,7 +2,7 @@
  * A real Maestro (store, control plane, router) with a second API built on its control plane, reached
  * through Fastify's inject: every route as registered, without sockets, and tokens of every role.
  */
-import type { FastifyInstance, InjectOptions } from 'fastify';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApi } from '../../src/api/index.js';
 import type { DeclaredRoute } from '../../src/api/auth.js';
 import { silentLogger } from '../../src/common/index.js';
@@ -20,7 +20,7 @@ export interface ApiHarness {
   tokens: Record<AnyRole, string>;
   /** Makes a token; scoped to a project when one is named. */
   token(name: string, role: AnyRole, options?: { project?: string; expiresAt?: Date }): Promise<string>;
-  inject(options: InjectOptions & { token?: string }): ReturnType<FastifyInstance['inject']>;
+  inject(options: InjectOptions & { token?: string }): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 
