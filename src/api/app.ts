@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { remoteCacheRoutes } from '../build/remote-cache/index.js';
@@ -16,6 +16,7 @@ import { eventRoutes } from './routes/events.js';
 import { gitHostRoutes } from './routes/git-hosts.js';
 import { DEFAULT_FETCH_OPTIONS } from '../git-hosts/index.js';
 import { CSRF_HEADER, SESSION_COOKIE } from '../identity/index.js';
+import { MaestroError } from '../common/index.js';
 import { routerWakeRoutes } from './routes/router-wake.js';
 import { previewRoutes } from './routes/previews.js';
 import { sbomRoutes } from './routes/sboms.js';
@@ -28,7 +29,16 @@ import { vulnerabilityRoutes } from './routes/vulnerabilities.js';
 
 /** The control plane's REST API: routes by resource, schemas in zod, OpenAPI from the same schemas. */
 export async function buildApi(context: ApiContext): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, forceCloseConnections: true }).withTypeProvider<ZodTypeProvider>();
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 1024 * 1024,
+    forceCloseConnections: true,
+    // A URL the router cannot read (a path segment past 100 characters, broken percent-encoding) gets the API's error shape too.
+    frameworkErrors: (error, _request, reply) => {
+      const message = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a part of the path is longer than the 100 characters this API reads' : 'the URL is not valid: check its percent-encoding';
+      return (reply as unknown as FastifyReply).status(error.statusCode ?? 400).send(new MaestroError('bad_request', message).toJSON());
+    },
+  }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app, context.logger);

@@ -45,14 +45,18 @@ interface PgLikeError {
 }
 
 /**
- * Turns the constraint violations both drivers report (SQLSTATE 23503 foreign key, 23505 unique)
- * into MaestroErrors; anything else passes through untouched. The details carry only ids and names,
+ * Turns the constraint violations both drivers report (SQLSTATE 23503 foreign key, 23505 unique), and
+ * text Postgres cannot store (22021, 22P05), into MaestroErrors; anything else passes through untouched. The details carry only ids and names,
  * which the repositories put there themselves.
  */
 export function translateDbError(error: unknown): unknown {
   if (typeof error !== 'object' || error === null) return error;
   const { code, constraint } = error as PgLikeError;
   let { detail } = error as PgLikeError;
+  // Postgres text cannot hold a NUL character: a value with one is bad input, not a failure of the server.
+  if (code === '22021' || code === '22P05') {
+    return new MaestroError('validation_error', 'a value holds a character Postgres cannot store (such as \\u0000): remove it', { sqlstate: code });
+  }
   if (code !== '23503' && code !== '23505') return error;
   const name = typeof constraint === 'string' ? constraint : '';
   const meaning = CONSTRAINT_MESSAGES[name];

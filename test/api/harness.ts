@@ -7,6 +7,7 @@ import { buildApi } from '../../src/api/index.js';
 import type { DeclaredRoute } from '../../src/api/auth.js';
 import { silentLogger } from '../../src/common/index.js';
 import { ROLES, generateToken, hashToken, type Role } from '../../src/identity/index.js';
+import type { UpOptions } from '../../src/server/index.js';
 import { startTestMaestro, stopTestMaestro, type TestMaestro } from '../e2e/harness.js';
 
 export const ALL_ROLES = [...ROLES, 'cache-reader'] as const;
@@ -24,8 +25,8 @@ export interface ApiHarness {
   close(): Promise<void>;
 }
 
-export async function startApiHarness(): Promise<ApiHarness> {
-  const maestro = await startTestMaestro();
+export async function startApiHarness(overrides: Partial<UpOptions> = {}): Promise<ApiHarness> {
+  const maestro = await startTestMaestro(overrides);
   const app = await buildApi({
     plane: maestro.plane,
     store: maestro.store,
