@@ -12,11 +12,22 @@ export class ApiClient {
     return this.credentials.url;
   }
 
-  async call<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD', path: string, body?: unknown): Promise<T> {
+  async call<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    return (await this.exchange<T>(method, path, body, headers)).body;
+  }
+
+  /** Like `call`, with the answer's headers (a login's Set-Cookie). */
+  async exchange<T>(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD',
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ body: T; headers: Record<string, string | string[] | undefined> }> {
     const response = await this.send(method, path, {
-      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
     });
-    return (await this.read(response)) as T;
+    return { body: (await this.read(response)) as T, headers: response.headers };
   }
 
   async exists(path: string): Promise<boolean> {
@@ -58,7 +69,8 @@ export class ApiClient {
     try {
       return await request(`${this.credentials.url}${path}`, {
         method: method as 'GET',
-        headers: { authorization: `Bearer ${this.credentials.token}`, ...options.headers },
+        // Without a token (logging in), a session cookie in `headers` speaks for the caller.
+        headers: { ...(this.credentials.token ? { authorization: `Bearer ${this.credentials.token}` } : {}), ...options.headers },
         ...(options.body === undefined ? {} : { body: options.body as string }),
         ...(options.signal ? { signal: options.signal } : {}),
       });

@@ -18,6 +18,8 @@ import { verifyCommand } from './commands/verify.js';
 import { sbomCommand } from './commands/sbom.js';
 import { vulnsCommands } from './commands/vulns.js';
 import { policyCommands } from './commands/policy.js';
+import { tokensCommands } from './commands/tokens.js';
+import { usersCommands } from './commands/users.js';
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
@@ -59,6 +61,8 @@ export function buildProgram(): Command {
     sbomCommand,
     vulnsCommands,
     policyCommands,
+    tokensCommands,
+    usersCommands,
   ]) {
     add(program);
   }

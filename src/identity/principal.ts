@@ -4,7 +4,7 @@
  * whose account is disabled.
  */
 import { MaestroError } from '../common/index.js';
-import { DEFAULT_ORGANISATION_ID, type Membership, type Session, type Store, type Token, type User } from '../store/index.js';
+import { DEFAULT_ORGANISATION_ID, PERSONAL_TOKEN_ROLE, type Membership, type Session, type Store, type Token, type User } from '../store/index.js';
 import type { Grant, Principal } from './access.js';
 import { SESSION_TOUCH_MS, sessionState } from './sessions.js';
 import { hashToken } from './tokens.js';
@@ -47,7 +47,12 @@ export async function principalOfToken(store: IdentityStore, token: Token, now: 
   if (token.userId) {
     const user = await activeUser(store, token.userId, `the API token "${token.name}"`);
     principal.user = person(user);
-    principal.ceiling = membershipGrants(await store.memberships.forUser(user.id));
+    const memberships = membershipGrants((await store.memberships.forUser(user.id)).filter((m) => m.organisationId === token.organisationId));
+    // A personal token holds what its person holds; any other is capped by it.
+    if (token.role === PERSONAL_TOKEN_ROLE) principal.grants = memberships;
+    else principal.ceiling = memberships;
+  } else if (token.role === PERSONAL_TOKEN_ROLE) {
+    principal.grants = [];
   }
   if (!token.lastUsedAt || now.getTime() - token.lastUsedAt.getTime() >= SESSION_TOUCH_MS) await store.tokens.touch(token.id);
   return principal;

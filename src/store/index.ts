@@ -23,7 +23,7 @@ export type { ReleasesRepository, NewRelease } from './repositories/releases.js'
 export type { LiveRepository } from './repositories/live.js';
 export type { ReplicasRepository } from './repositories/replicas.js';
 export type { EventsRepository } from './repositories/events.js';
-export type { TokensRepository, NewToken } from './repositories/tokens.js';
+export { PERSONAL_TOKEN_ROLE, type TokensRepository, type NewToken } from './repositories/tokens.js';
 export type { OrganisationsRepository, Organisation } from './repositories/organisations.js';
 export { checkEmail, type UsersRepository, type User } from './repositories/users.js';
 export { checkRole, type MembershipsRepository, type Membership, type Scope } from './repositories/memberships.js';

@@ -98,8 +98,10 @@ ALTER TABLE tokens
   ADD COLUMN created_by text,
   ADD CONSTRAINT tokens_project_fk FOREIGN KEY (organisation_id, project_id)
     REFERENCES projects (organisation_id, id) ON DELETE CASCADE,
-  -- rows from before roles meant permissions keep theirs (and hold nothing unless cache-reader)
-  ADD CONSTRAINT tokens_role_check CHECK (role IN ('owner', 'admin', 'developer', 'viewer', 'cache-reader')) NOT VALID;
+  -- personal: acts as the person who made it, with their roles wherever they hold them. Rows from before
+  -- roles meant permissions keep theirs (and hold nothing unless cache-reader).
+  ADD CONSTRAINT tokens_role_check CHECK (role IN ('owner', 'admin', 'developer', 'viewer', 'cache-reader', 'personal')) NOT VALID,
+  ADD CONSTRAINT tokens_personal_check CHECK (role <> 'personal' OR (user_id IS NOT NULL AND project_id IS NULL));
 -- A token's name is unique among the organisation's unrevoked tokens.
 DROP INDEX tokens_name_active;
 CREATE UNIQUE INDEX tokens_name_active ON tokens (organisation_id, name) WHERE revoked_at IS NULL;

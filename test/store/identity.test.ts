@@ -131,11 +131,15 @@ for (const driver of drivers) {
 
         expect((await rejection(store.tokens.create({ name: 'shop-ci', hash: 'h-other', role: 'viewer' }))).code).toBe('conflict');
         const role = await rejection(store.tokens.create({ name: 'bad-role', hash: 'h-bad-role', role: 'deployer' }));
-        expect(role.message).toContain('owner, admin, developer, viewer, cache-reader');
+        expect(role.message).toContain('owner, admin, developer, viewer, cache-reader, personal');
+        // A personal token acts as its person, across the organisation: it needs one, and no project.
+        expect((await rejection(store.tokens.create({ name: 'nobody-personal', hash: 'h-np', role: 'personal' }))).message).toContain('a personal token belongs to a person');
+        const personal = await store.tokens.create({ name: 'maker-personal', hash: 'h-mp', role: 'personal', userId: user.id });
+        expect(personal).toMatchObject({ role: 'personal', userId: user.id });
         const legacy = await store.tokens.create({ name: 'laptop-cache', hash: 'h-laptop-cache', role: 'cache-reader' });
         expect(legacy.role).toBe('cache-reader');
 
-        expect(await store.tokens.revokeForUser(user.id)).toBe(1);
+        expect(await store.tokens.revokeForUser(user.id)).toBe(2);
         expect(await store.tokens.findByHash('h-shop-ci')).toBeUndefined();
       });
 

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { MaestroError } from '../../common/index.js';
 import { ROLES, generateToken, hashToken, missingForRole, principalAllows, type Target } from '../../identity/index.js';
+import { PERSONAL_TOKEN_ROLE } from '../../store/index.js';
 import { durationWithin } from '../../previews/index.js';
 import type { Store, Token } from '../../store/index.js';
 import type { Actor } from '../auth.js';
@@ -64,7 +65,7 @@ export function tokenRoutes(context: ApiContext): FastifyPluginAsyncZod {
           tags: ['identity'],
           body: z.object({
             name: TOKEN_NAME,
-            role: z.enum(ROLES),
+            role: z.enum([...ROLES, PERSONAL_TOKEN_ROLE]).describe('personal: acts as you, with your roles wherever you hold them (for your own CLI)'),
             project: z.string().optional(),
             expires: z.string().optional().describe('A duration like 30d, at most 365d'),
           }),
@@ -74,8 +75,12 @@ export function tokenRoutes(context: ApiContext): FastifyPluginAsyncZod {
       async (request, reply) => {
         const actor = request.actor!;
         const { name, role, project, expires } = request.body;
+        if (role === PERSONAL_TOKEN_ROLE && (!actor.user || project !== undefined)) {
+          throw new MaestroError('validation_error', actor.user ? 'a personal token acts wherever you hold a role: leave out the project' : 'only a person can make a personal token (it acts as them): give the token a role instead', { field: 'role' });
+        }
         const target = await projectTarget(store, actor, project);
-        const missing = missingForRole(actor, role, target);
+        // A personal token never holds more than its person: it is their roles.
+        const missing = role === PERSONAL_TOKEN_ROLE ? undefined : missingForRole(actor, role, target);
         if (missing) {
           const where = project ? `on project ${project}` : 'across the organisation';
           throw new MaestroError(

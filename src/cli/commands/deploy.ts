@@ -20,6 +20,7 @@ export interface DeployOptions {
   project?: string;
   wait: boolean;
   json?: boolean;
+  reason?: string;
 }
 
 export function deployCommand(program: Command): void {
@@ -33,7 +34,8 @@ export function deployCommand(program: Command): void {
     .option('--wait', 'stream progress and wait for the outcome (the default)', true)
     .option('--no-wait', 'return as soon as the deployment is accepted')
     .option('--json', 'print one JSON object: id, status, url, release')
-    .addHelpText('after', '\nExamples:\n  maestro deploy examples/node-hello\n  maestro deploy . --service web --env staging --json\n')
+    .option('--reason <why>', 'why, for the audit trail: required of a person deploying to production by hand (pushes and provider webhooks are the pipeline)')
+    .addHelpText('after', '\nExamples:\n  maestro deploy examples/node-hello\n  maestro deploy . --service web --env staging --json\n  maestro deploy . --env production --reason "hotfix for the checkout error"\n')
     .action(async (dir: string, options: DeployOptions) => {
       process.exitCode = await deploy(resolve(dir), options);
     });
@@ -67,6 +69,7 @@ export async function deploy(dir: string, options: DeployOptions): Promise<numbe
     source: packed.digest,
     environment: options.env,
     ...(options.service ? { services: options.service } : {}),
+    ...(options.reason ? { reason: options.reason } : {}),
   });
   for (const deployment of deployments) out.progress(`${deployment.service}: deployment ${deployment.id} (${deployment.status})`);
 

@@ -1,4 +1,4 @@
-import { LEGACY_ROLES, ROLES, type Role } from '../../identity/permissions.js';
+import { ROLES, type Role } from '../../identity/permissions.js';
 import type { Queryable } from '../db.js';
 import { newId } from '../ids.js';
 import { compact, num, opt } from '../rows.js';
@@ -46,9 +46,8 @@ const toMembership = (row: MembershipRow): Membership =>
     createdAt: row.created_at,
   });
 
-export function checkRole(role: unknown, options: { legacy?: boolean } = {}): string {
-  const allowed = options.legacy ? [...ROLES, ...Object.keys(LEGACY_ROLES)] : [...ROLES];
-  return checkOneOf('role', role, allowed);
+export function checkRole(role: unknown): Role {
+  return checkOneOf('role', role, ROLES);
 }
 
 export interface MembershipsRepository {

@@ -3,8 +3,13 @@ import { newId } from '../ids.js';
 import { compact, opt } from '../rows.js';
 import { DEFAULT_ORGANISATION_ID } from '../schema-identity.js';
 import type { Token } from '../types.js';
-import { checkText } from '../validate.js';
-import { checkRole } from './memberships.js';
+import { MaestroError } from '../../common/index.js';
+import { LEGACY_ROLES, ROLES } from '../../identity/permissions.js';
+import { checkOneOf, checkText } from '../validate.js';
+
+/** A token that acts as the person who made it: their roles, wherever they hold them, as they are now. */
+export const PERSONAL_TOKEN_ROLE = 'personal';
+const TOKEN_ROLES = [...ROLES, ...Object.keys(LEGACY_ROLES), PERSONAL_TOKEN_ROLE];
 
 interface TokenRow {
   id: string;
@@ -45,7 +50,7 @@ const toToken = (row: TokenRow): Token =>
 export interface NewToken {
   name: string;
   hash: string;
-  /** owner, admin, developer, viewer (or the legacy cache-reader). */
+  /** owner, admin, developer, viewer, personal (or the legacy cache-reader). */
   role: string;
   expiresAt?: Date;
   /** The default organisation when absent. */
@@ -80,7 +85,10 @@ export function tokensRepository(q: Queryable): TokensRepository {
     async create({ name, hash, role, expiresAt, organisationId, projectId, userId, createdBy }) {
       checkText('name', name);
       checkText('hash', hash);
-      checkRole(role, { legacy: true });
+      checkOneOf('role', role, TOKEN_ROLES);
+      if (role === PERSONAL_TOKEN_ROLE && (!userId || projectId)) {
+        throw new MaestroError('validation_error', 'a personal token belongs to a person and acts across the organisation: give it a userId and no project', { field: 'role' });
+      }
       const id = newId('tok');
       await q.query(
         `INSERT INTO tokens (id, name, hash, role, expires_at, organisation_id, project_id, user_id, created_by)
