@@ -3,7 +3,7 @@
  * through Fastify's inject: every route as registered, without sockets, and tokens of every role.
  */
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { buildApi } from '../../src/api/index.js';
+import { buildApi, type RateLimits } from '../../src/api/index.js';
 import type { DeclaredRoute } from '../../src/api/auth.js';
 import { silentLogger } from '../../src/common/index.js';
 import { ROLES, generateToken, hashToken, type Role } from '../../src/identity/index.js';
@@ -25,7 +25,7 @@ export interface ApiHarness {
   close(): Promise<void>;
 }
 
-export async function startApiHarness(overrides: Partial<UpOptions> = {}): Promise<ApiHarness> {
+export async function startApiHarness(overrides: Partial<UpOptions> = {}, options: { rateLimits?: RateLimits } = {}): Promise<ApiHarness> {
   const maestro = await startTestMaestro(overrides);
   const app = await buildApi({
     plane: maestro.plane,
@@ -36,7 +36,7 @@ export async function startApiHarness(overrides: Partial<UpOptions> = {}): Promi
     pushReceiver: maestro.plane.intake,
     policies: maestro.policies,
     // These suites are about who may do what; the limits have their own test.
-    rateLimits: { perTokenPerMinute: 1_000_000, perAddressPerMinute: 1_000_000 },
+    rateLimits: options.rateLimits ?? { perTokenPerMinute: 1_000_000, perAddressPerMinute: 1_000_000 },
   });
   await app.ready();
   const token = async (name: string, role: AnyRole, options: { project?: string; expiresAt?: Date } = {}): Promise<string> => {
