@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { GitIntent } from '../../src/git/intents.js';
-import { planIntent } from '../../src/server/intent-plan.js';
+import { planIntent, planPermission } from '../../src/server/intent-plan.js';
 
 const sha = 'a'.repeat(40);
 const branchName = fc.stringMatching(/^[a-z][a-z0-9/_.-]{0,20}$/);
@@ -71,6 +71,20 @@ describe('planIntent', () => {
         if (plan.kind === 'deploy') return given.kind === 'branch_updated' && given.branch === production;
         if (plan.kind === 'destroy_preview' && given.kind === 'branch_deleted') return given.branch !== production;
         return true;
+      }),
+    );
+  });
+});
+
+describe('what a pushed intent takes of the pusher', () => {
+  it('is deploy:production exactly when the plan deploys to production, and at least deploy:preview for anything else it does', () => {
+    fc.assert(
+      fc.property(intent, branchName, (given, production) => {
+        const plan = planIntent(given, production, 'push');
+        const permission = planPermission(plan);
+        if (plan.kind === 'deploy') expect(permission).toBe('deploy:production');
+        else if (plan.kind === 'ignore') expect(permission).toBeUndefined();
+        else expect(permission).toBe('deploy:preview');
       }),
     );
   });
