@@ -46,14 +46,15 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the real `maestro` command in its own process. */
-export function cli(args: string[], env: Record<string, string> = {}, cwd = ROOT): Promise<CliResult> {
+/** Runs the real `maestro` command in its own process; `input`, when given, is its standard input (a password, say). */
+export function cli(args: string[], env: Record<string, string> = {}, cwd = ROOT, input?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
       cwd,
       env: { ...process.env, MAESTRO_LOG_LEVEL: 'silent', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
+    child.stdin.end(input ?? '');
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

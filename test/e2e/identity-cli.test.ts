@@ -3,32 +3,14 @@
  * logs in with a password and gets a personal token, makes a CI token for one project, and deploys to
  * production only with a reason; revoked tokens and removed people are refused.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, EXAMPLES, ROOT, startTestMaestro, stopTestMaestro, type CliResult, type TestMaestro } from './harness.js';
+import { EXAMPLES, ROOT, cli, startTestMaestro, stopTestMaestro, type CliResult, type TestMaestro } from './harness.js';
 
-/** The real `maestro` command with something on its standard input (a password, say). */
-function maestro(args: string[], env: Record<string, string>, input = ''): Promise<CliResult> {
-  // Only what each caller is given: no token or URL from the environment the tests run in.
-  const { MAESTRO_TOKEN: _token, MAESTRO_URL: _url, ...inherited } = process.env;
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
-      cwd: ROOT,
-      env: { ...inherited, MAESTRO_LOG_LEVEL: 'silent', ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
+/** The real `maestro` command, with only the credentials each caller is given. */
+const maestro = (args: string[], env: Record<string, string>, input?: string): Promise<CliResult> => cli(args, env, ROOT, input);
 
 describe('maestro users, login --email and tokens', () => {
   let server: TestMaestro;

@@ -24,6 +24,8 @@ const token = (grant: Omit<Grant, 'organisationId'> & { organisationId?: string 
   ...extra,
 });
 
+const person = (...grants: Grant[]): Principal => ({ kind: 'session', name: 'ada@example.com', organisationId: ORG, grants });
+
 describe('access decisions', () => {
   it('follow the matrix for a role held across the organisation, on every project and on none', () => {
     for (const role of ROLES) {
@@ -57,20 +59,12 @@ describe('access decisions', () => {
       allowed: false,
       message: 'deploy:production is needed on project shop; token "ci" has role developer on project shop',
     });
-    const person: Principal = {
-      kind: 'session',
-      name: 'ada@example.com',
-      organisationId: ORG,
-      grants: [
-        { role: 'viewer', organisationId: ORG },
-        { role: 'admin', ...blog },
-      ],
-    };
-    expect(decideAccess(person, 'project:create', { organisationId: ORG })).toEqual({
+    const ada = person({ role: 'viewer', organisationId: ORG }, { role: 'admin', ...blog });
+    expect(decideAccess(ada, 'project:create', { organisationId: ORG })).toEqual({
       allowed: false,
       message: 'project:create is needed across the organisation; ada@example.com has role viewer across the organisation and admin on project blog',
     });
-    expect(decideAccess({ ...person, grants: [] }, 'org:view', { organisationId: ORG })).toMatchObject({ message: expect.stringContaining('ada@example.com has no role') });
+    expect(decideAccess(person(), 'org:view', { organisationId: ORG })).toMatchObject({ message: expect.stringContaining('ada@example.com has no role') });
   });
 
   it("cap a person's token at what the person holds now, and say so", () => {
@@ -122,16 +116,7 @@ describe('access decisions', () => {
   });
 
   it('list effective permissions across the organisation and per project', () => {
-    const person: Principal = {
-      kind: 'session',
-      name: 'ada@example.com',
-      organisationId: ORG,
-      grants: [
-        { role: 'viewer', organisationId: ORG },
-        { role: 'developer', ...shop },
-      ],
-    };
-    const effective = effectivePermissions(person);
+    const effective = effectivePermissions(person({ role: 'viewer', organisationId: ORG }, { role: 'developer', ...shop }));
     expect(effective.organisation).toEqual([...ROLE_PERMISSIONS.viewer]);
     expect(effective.projects['shop']).toEqual(PERMISSIONS.filter((p) => ROLE_PERMISSIONS.developer.includes(p)));
   });
