@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { PERMISSIONS, SESSION_COOKIE, effectivePermissions, hashToken, logIn, MAX_PASSWORD_LENGTH } from '../../identity/index.js';
 import type { ApiContext } from '../context.js';
+import { clearSessionCookie, setSessionCookie } from '../session-cookie.js';
 
 const Permission = z.enum(PERMISSIONS);
 
@@ -57,13 +58,7 @@ export function authRoutes(context: ApiContext): FastifyPluginAsyncZod {
           address: request.ip,
           ...(request.headers['user-agent'] ? { userAgent: request.headers['user-agent'] } : {}),
         });
-        reply.setCookie(SESSION_COOKIE, done.secret, {
-          httpOnly: true,
-          sameSite: 'lax',
-          secure: request.protocol === 'https',
-          path: '/',
-          expires: done.session.expiresAt,
-        });
+        setSessionCookie(request, reply, done.secret, done.session.expiresAt);
         return { user: { id: done.user.id, email: done.user.email, name: done.user.name }, csrfToken: done.csrfToken, expiresAt: done.session.expiresAt.toISOString() };
       },
     );
@@ -79,7 +74,7 @@ export function authRoutes(context: ApiContext): FastifyPluginAsyncZod {
         const secret = request.cookies[SESSION_COOKIE];
         const found = secret ? await store.sessions.findByHash(hashToken(secret)) : undefined;
         const loggedOut = found ? await store.sessions.revoke(found.session.id) : false;
-        reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'lax', secure: request.protocol === 'https' });
+        clearSessionCookie(request, reply);
         return { loggedOut };
       },
     );
