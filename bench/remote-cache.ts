@@ -20,6 +20,7 @@ import { Pool } from 'undici';
 import { silentLogger } from '../src/common/index.js';
 import { DEFAULT_OPTIONS, startMaestro, type RunningMaestro } from '../src/server/index.js';
 import { clearLocal, createWorkspace, runTurbo } from '../test/remote-cache/workspace.js';
+import { UNLIMITED } from './support.js';
 
 const { values } = parseArgs({
   options: {
@@ -130,7 +131,8 @@ async function turboRuns(maestro: RunningMaestro, token: string): Promise<{ with
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'maestro-bench-cache-'));
-  const maestro = await startMaestro({ ...DEFAULT_OPTIONS, apiPort: 0, routerPort: 0, routerAdminPort: 0, logger: silentLogger(), dataDir });
+  // Throughput is what is measured here, not the API's rate limits.
+  const maestro = await startMaestro({ ...DEFAULT_OPTIONS, apiPort: 0, routerPort: 0, routerAdminPort: 0, logger: silentLogger(), dataDir, rateLimits: UNLIMITED });
   const token = readFileSync(maestro.paths.adminToken, 'utf8').trim();
   const pool = new Pool(maestro.apiUrl, { connections: CONCURRENCY });
   try {
