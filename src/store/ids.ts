@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-export type IdPrefix = 'prj' | 'svc' | 'env' | 'dep' | 'bld' | 'rev' | 'rel' | 'tok' | 'job' | 'whk' | 'dlv' | 'pvw' | 'cst' | 'org' | 'usr' | 'mbr' | 'ses';
+export type IdPrefix = 'prj' | 'svc' | 'env' | 'dep' | 'bld' | 'rev' | 'rel' | 'tok' | 'job' | 'whk' | 'dlv' | 'pvw' | 'cst' | 'org' | 'usr' | 'mbr' | 'ses' | 'sec' | 'dky';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 

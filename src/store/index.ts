@@ -73,6 +73,7 @@ export {
 } from './repositories/commit-statuses.js';
 export type { AttestationsRepository, AttestationRecord, NewAttestation } from './repositories/attestations.js';
 export type { SigningKeysRepository, SigningKeyRecord, SigningKeyWithSecret, NewSigningKey } from './repositories/signing-keys.js';
+export type { SecretsRepository, SecretScope, SecretRecord, SealedSecret, DataKeyRecord, MasterKeyCheck } from './repositories/secrets.js';
 export {
   VULNERABILITY_SCAN_STATUSES,
   type VulnerabilityScanRecord,

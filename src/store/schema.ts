@@ -1,4 +1,5 @@
 import { IDENTITY_SQL } from './schema-identity.js';
+import { SECRETS_SQL } from './schema-secrets.js';
 
 /**
  * The schema, as numbered migrations applied in order. Never edit one that has shipped: add the next.
@@ -491,4 +492,5 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 6, name: 'git pushes, previews and commit statuses', sql: GIT },
   { version: 7, name: 'supply-chain evidence and policies', sql: SUPPLY_CHAIN },
   { version: 8, name: 'identity: organisations, users, memberships, sessions', sql: IDENTITY_SQL },
+  { version: 10, name: 'secrets', sql: SECRETS_SQL },
 ];

@@ -39,6 +39,7 @@ import { sbomsRepository, type SbomsRepository } from './repositories/sboms.js';
 import { vulnerabilityScansRepository, type VulnerabilityScansRepository } from './repositories/vulnerability-scans.js';
 import { attestationsRepository, type AttestationsRepository } from './repositories/attestations.js';
 import { signingKeysRepository, type SigningKeysRepository } from './repositories/signing-keys.js';
+import { secretsRepository, type SecretsRepository } from './repositories/secrets.js';
 
 /** Everything Maestro remembers. Every step of a change is a record here, so any step can resume after a crash. */
 export interface Store {
@@ -110,6 +111,8 @@ export interface Store {
   attestations: AttestationsRepository;
   /** The server's signing keys; the private halves sealed under a master key kept outside the database. */
   signingKeys: SigningKeysRepository;
+  /** Secrets, their versions and data keys: all sealed, never a value in the clear. */
+  secrets: SecretsRepository;
 }
 
 function repositories(q: Queryable) {
@@ -151,6 +154,7 @@ function repositories(q: Queryable) {
     vulnerabilityScans: vulnerabilityScansRepository(q),
     attestations: attestationsRepository(q),
     signingKeys: signingKeysRepository(q),
+    secrets: secretsRepository(q),
   };
 }
 

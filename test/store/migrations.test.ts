@@ -32,7 +32,7 @@ for (const driver of drivers) {
     });
 
     it('applies only the new ones, in order, and rolls a failing one back whole', async () => {
-      const next = MIGRATIONS.length + 1;
+      const next = MIGRATIONS.at(-1)!.version + 1;
       const extra = [
         ...MIGRATIONS,
         { version: next, name: 'add notes', sql: 'CREATE TABLE notes (id text PRIMARY KEY); INSERT INTO notes VALUES ($$n1$$);' },

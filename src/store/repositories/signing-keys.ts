@@ -37,6 +37,10 @@ export interface SigningKeysRepository {
   /** Every key, active and retired, oldest first. */
   list(): Promise<SigningKeyRecord[]>;
   get(id: string): Promise<SigningKeyRecord | undefined>;
+  /** Every key's sealed private half, active and retired: what a master key rotation seals again. */
+  listSealed(): Promise<Array<{ id: string; privateKeySealed: string }>>;
+  /** The private half sealed under another master key (a rotation, inside its transaction). */
+  reseal(id: string, privateKeySealed: string): Promise<void>;
 }
 
 interface SigningKeyRow {
@@ -48,7 +52,7 @@ interface SigningKeyRow {
   retired_at: Date | null;
 }
 
-// The sealed private half is selected only by `active()`.
+// The sealed private half is selected only by `active()` and, for a master key rotation, `listSealed()`.
 const PUBLIC_COLUMNS = 'id, algorithm, public_key_pem, created_at, retired_at';
 
 const toRecord = (row: Omit<SigningKeyRow, 'private_key_sealed'>): SigningKeyRecord =>
@@ -90,6 +94,16 @@ export function signingKeysRepository(q: Queryable): SigningKeysRepository {
     async get(id) {
       const rows = await q.query<SigningKeyRow>(`SELECT ${PUBLIC_COLUMNS} FROM signing_keys WHERE id = $1`, [id]);
       return rows[0] && toRecord(rows[0]);
+    },
+
+    async listSealed() {
+      const rows = await q.query<{ id: string; private_key_sealed: string }>(`SELECT id, private_key_sealed FROM signing_keys ORDER BY created_at, id`);
+      return rows.map((row) => ({ id: row.id, privateKeySealed: row.private_key_sealed }));
+    },
+
+    async reseal(id, privateKeySealed) {
+      checkText('privateKeySealed', privateKeySealed);
+      await q.query(`UPDATE signing_keys SET private_key_sealed = $2 WHERE id = $1`, [id, privateKeySealed]);
     },
   };
 }

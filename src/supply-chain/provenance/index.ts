@@ -12,8 +12,15 @@ export {
   SIGSTORE_BUNDLE_V03,
   SLSA_PROVENANCE_V1,
 } from './constants.js';
-export { openSigningKey, generateSigningKey, signingKeyFrom, type SigningKey, type OpenSigningKeyOptions } from './signing-key.js';
-export { MASTER_KEY_ENV, masterKeyPath } from './master-key.js';
+export {
+  openSigningKey,
+  opensSigningKey,
+  resealSigningKey,
+  generateSigningKey,
+  signingKeyFrom,
+  type SigningKey,
+  type OpenSigningKeyOptions,
+} from './signing-key.js';
 export { keyIdOf } from './key-id.js';
 export {
   provenanceStatement,

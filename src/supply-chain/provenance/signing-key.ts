@@ -9,8 +9,8 @@ import { MaestroError } from '../../common/index.js';
 import type { SigningKeysRepository, SigningKeyWithSecret } from '../../store/index.js';
 import { SIGNING_ALGORITHM } from './constants.js';
 import { keyIdOf } from './key-id.js';
-import { MASTER_KEY_ENV, createMasterKeyFile, masterKeyPath, readMasterKey, type MasterKey } from './master-key.js';
-import { seal, unseal } from './seal.js';
+import { MASTER_KEY_ENV, createMasterKeyFile, masterKeyPath, readMasterKey, type MasterKey } from '../../secrets/master-key.js';
+import { seal, unseal } from '../../secrets/seal.js';
 
 export interface SigningKey {
   /** sha256 of the DER public key, hex: the bundles' key hint and `GET /v1/keys`'s id. */
@@ -28,6 +28,8 @@ export interface OpenSigningKeyOptions {
   dataDir: string;
   /** Where MAESTRO_MASTER_KEY is read from; this process's environment by default. */
   env?: NodeJS.ProcessEnv;
+  /** The master key, already opened and checked (`openMasterKey`); read from `env` or `dataDir` when absent. */
+  masterKey?: MasterKey;
 }
 
 /** A signing key over a private key held in memory. The private key stays in this closure: the object prints and serialises without it. */
@@ -50,6 +52,20 @@ export function generateSigningKey(): SigningKey {
 }
 
 /**
+ * Whether a master key opens a stored signing key: how the master key is checked on an installation
+ * that had a signing key before secrets existed.
+ */
+export function opensSigningKey(stored: SigningKeyWithSecret, master: Buffer): boolean {
+  return unseal(master, stored.privateKeySealed, stored.id) !== undefined;
+}
+
+/** A stored private half sealed again under another master key (a rotation); undefined when `from` does not open it. */
+export function resealSigningKey(stored: Pick<SigningKeyWithSecret, 'id' | 'privateKeySealed'>, from: Buffer, to: Buffer): string | undefined {
+  const der = unseal(from, stored.privateKeySealed, stored.id);
+  return der && seal(to, der, stored.id);
+}
+
+/**
  * The active signing key: opened with the master key, or made (and the master key file with it) on
  * the first start. Concurrent first starts on one database agree on one key: the schema allows one
  * active key, and the loser opens the winner's.
@@ -57,9 +73,9 @@ export function generateSigningKey(): SigningKey {
 export async function openSigningKey(options: OpenSigningKeyOptions): Promise<SigningKey> {
   const env = options.env ?? process.env;
   const existing = await options.store.signingKeys.active();
-  if (existing) return unsealKey(existing, await requireMasterKey(options.dataDir, env, existing));
+  if (existing) return unsealKey(existing, options.masterKey ?? (await requireMasterKey(options.dataDir, env, existing)));
 
-  const master = (await readMasterKey(options.dataDir, env)) ?? (await createMasterKeyFile(options.dataDir));
+  const master = options.masterKey ?? (await readMasterKey(options.dataDir, env)) ?? (await createMasterKeyFile(options.dataDir));
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const key = signingKeyFrom(privateKey);
   const created = await options.store.signingKeys.createActive({

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../../../src/store/index.js';
-import { attest, generateSigningKey, masterKeyPath, openSigningKey, type SigningKey } from '../../../src/supply-chain/provenance/index.js';
+import { masterKeyPath } from '../../../src/secrets/index.js';
+import { attest, generateSigningKey, openSigningKey, type SigningKey } from '../../../src/supply-chain/provenance/index.js';
 import { cli, startTestMaestro, stopTestMaestro, type TestMaestro } from '../../e2e/harness.js';
 import { COMMIT, SOURCE_DIGEST, sampleFacts, sha256 } from './fixtures.js';
 
